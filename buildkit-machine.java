@@ -1,0 +1,65 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//DEPS info.picocli:picocli:4.7.7
+//DEPS org.zeroturnaround:zt-exec:1.12
+//DEPS com.fasterxml.jackson.core:jackson-databind:2.21.3
+//DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.21.3
+//DEPS org.slf4j:slf4j-nop:1.7.36
+//SOURCES lib/buildkitmachine/BuildInfo.java
+//SOURCES lib/buildkitmachine/ExitCode.java
+//SOURCES lib/buildkitmachine/Host.java
+//SOURCES lib/buildkitmachine/Log.java
+//SOURCES lib/buildkitmachine/MachineException.java
+//SOURCES lib/buildkitmachine/buildkit/Buildctl.java
+//SOURCES lib/buildkitmachine/buildkit/DaemonProbe.java
+//SOURCES lib/buildkitmachine/buildkit/GuestDaemon.java
+//SOURCES lib/buildkitmachine/buildkit/Worker.java
+//SOURCES lib/buildkitmachine/cli/BuildkitMachineCommand.java
+//SOURCES lib/buildkitmachine/cli/Cli.java
+//SOURCES lib/buildkitmachine/cli/DeleteCommand.java
+//SOURCES lib/buildkitmachine/cli/EnvCommand.java
+//SOURCES lib/buildkitmachine/cli/ListCommand.java
+//SOURCES lib/buildkitmachine/cli/MachineCommand.java
+//SOURCES lib/buildkitmachine/cli/SshCommand.java
+//SOURCES lib/buildkitmachine/cli/StartCommand.java
+//SOURCES lib/buildkitmachine/cli/StatusCommand.java
+//SOURCES lib/buildkitmachine/cli/StopCommand.java
+//SOURCES lib/buildkitmachine/cli/Verbosity.java
+//SOURCES lib/buildkitmachine/exec/Program.java
+//SOURCES lib/buildkitmachine/lima/LimaInstance.java
+//SOURCES lib/buildkitmachine/lima/LimaResources.java
+//SOURCES lib/buildkitmachine/lima/LimaVersion.java
+//SOURCES lib/buildkitmachine/lima/Limactl.java
+//SOURCES lib/buildkitmachine/lima/Template.java
+//SOURCES lib/buildkitmachine/machine/Deadline.java
+//SOURCES lib/buildkitmachine/machine/Endpoint.java
+//SOURCES lib/buildkitmachine/machine/Forward.java
+//SOURCES lib/buildkitmachine/machine/ForwardProcess.java
+//SOURCES lib/buildkitmachine/machine/ForwardState.java
+//SOURCES lib/buildkitmachine/machine/Machine.java
+//SOURCES lib/buildkitmachine/machine/MachineRecord.java
+//SOURCES lib/buildkitmachine/machine/MachineStatus.java
+//SOURCES lib/buildkitmachine/machine/MachineStore.java
+//SOURCES lib/buildkitmachine/machine/Readiness.java
+//SOURCES lib/buildkitmachine/machine/SocketFile.java
+//SOURCES lib/buildkitmachine/machine/StartOptions.java
+//SOURCES lib/buildkitmachine/machine/Startup.java
+//SOURCES lib/buildkitmachine/machine/Supervisor.java
+//SOURCES lib/buildkitmachine/ssh/ShellQuote.java
+//SOURCES lib/buildkitmachine/ssh/Ssh.java
+//SOURCES lib/buildkitmachine/ssh/SshTarget.java
+//FILES templates/buildkit.yaml
+
+// buildkit-machine: a BuildKit daemon on your laptop, without Docker.
+// The library lives in lib/; this file only pins its dependencies and hands the command line to it.
+
+import buildkitmachine.cli.Cli;
+import java.io.PrintWriter;
+
+class buildkit_machine {
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        System.exit(Cli.current().run(out, err, args));
+    }
+}

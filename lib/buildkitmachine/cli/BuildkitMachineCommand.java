@@ -1,0 +1,39 @@
+package buildkitmachine.cli;
+
+import buildkitmachine.BuildInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** The top of the command tree; it only lists the subcommands. */
+@Command(name = "buildkit-machine",
+        // Every subcommand inherits --help and --version.
+        scope = ScopeType.INHERIT,
+        mixinStandardHelpOptions = true,
+        versionProvider = BuildInfo.class,
+        description = "Runs a rootless BuildKit daemon in a Lima VM and offers it on the host as a unix socket "
+                + "or a TCP port, ready for buildctl and docker buildx.",
+        subcommands = {
+            StartCommand.class, StopCommand.class, StatusCommand.class, ListCommand.class, EnvCommand.class,
+            SshCommand.class, DeleteCommand.class
+        },
+        footer = {"", "Exit codes:", "  0 ok, 1 internal error, 2 bad usage, 3 missing or too old tool,",
+            "  4 a tool failed, 5 buildkitd did not answer in time,",
+            "  6 machine not in the needed state, 130 interrupted"})
+final class BuildkitMachineCommand implements Runnable {
+    final Cli cli;
+
+    @Spec
+    CommandSpec spec;
+
+    BuildkitMachineCommand(Cli cli) {
+        this.cli = cli;
+    }
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "a command is missing, e.g. 'start'");
+    }
+}

@@ -1,0 +1,89 @@
+package buildkitmachine.cli;
+
+import buildkitmachine.ExitCode;
+import buildkitmachine.Host;
+import buildkitmachine.Log;
+import buildkitmachine.MachineException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import picocli.CommandLine;
+
+/**
+ * The command line: builds picocli's tree over the library and turns every failure into one line on stderr and an
+ * exit code from {@link ExitCode}. Tests run it in-process with their own environment and writers.
+ */
+public final class Cli {
+    private final Map<String, String> env;
+    private final Path workingFolder;
+
+    public Cli(Map<String, String> env, Path workingFolder) {
+        this.env = Map.copyOf(env);
+        this.workingFolder = workingFolder;
+    }
+
+    /** The command line of this process. */
+    public static Cli current() {
+        return new Cli(System.getenv(), Path.of("").toAbsolutePath());
+    }
+
+    /** Runs one command and returns its exit code. */
+    public int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine commandLine = commandLine(out, err);
+        return commandLine.execute(args);
+    }
+
+    /** The picocli tree, wired to these writers. */
+    public CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        CommandLine commandLine = new CommandLine(new BuildkitMachineCommand(this));
+        commandLine.setOut(out);
+        commandLine.setErr(err);
+        commandLine.setExecutionExceptionHandler(this::onFailure);
+        commandLine.setParameterExceptionHandler(Cli::onBadUsage);
+        return commandLine;
+    }
+
+    /** The host as a command sees it, with diagnostics at the level the user chose. */
+    Host host(PrintWriter err, Log.Level level) {
+        return Host.of(env, new Log(err, level));
+    }
+
+    /** The folder relative paths are resolved against. */
+    Path workingFolder() {
+        return workingFolder;
+    }
+
+    private int onFailure(Exception failure, CommandLine commandLine, CommandLine.ParseResult parsed) {
+        PrintWriter err = commandLine.getErr();
+        if (failure instanceof MachineException known) {
+            err.println("buildkit-machine: error: " + known.getMessage());
+            if (verbose(parsed) && known.getCause() != null) {
+                known.getCause().printStackTrace(err);
+            }
+            err.flush();
+            return known.exitCode().code();
+        }
+        err.println("buildkit-machine: error: unexpected " + failure.getClass().getSimpleName() + ": "
+                + failure.getMessage() + (verbose(parsed) ? "" : " (run again with -v for details)"));
+        if (verbose(parsed)) {
+            failure.printStackTrace(err);
+        }
+        err.flush();
+        return ExitCode.INTERNAL.code();
+    }
+
+    private static boolean verbose(CommandLine.ParseResult parsed) {
+        return parsed.expandedArgs().contains("-v") || parsed.expandedArgs().contains("--verbose");
+    }
+
+    /** A bad flag or value: one line that says what is wrong and where the help is. */
+    private static int onBadUsage(CommandLine.ParameterException problem, String[] args) {
+        CommandLine command = problem.getCommandLine();
+        PrintWriter err = command.getErr();
+        String message = problem.getMessage().lines().findFirst().orElse("bad usage");
+        err.println("buildkit-machine: error: " + message + "; see '" + command.getCommandSpec().qualifiedName()
+                + " --help'");
+        err.flush();
+        return ExitCode.USAGE.code();
+    }
+}

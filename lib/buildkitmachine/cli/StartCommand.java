@@ -1,0 +1,187 @@
+package buildkitmachine.cli;
+
+import buildkitmachine.MachineException;
+import buildkitmachine.lima.LimaResources;
+import buildkitmachine.lima.Template;
+import buildkitmachine.machine.Endpoint;
+import buildkitmachine.machine.Machine;
+import buildkitmachine.machine.StartOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "start",
+        description = {"Create the machine if needed, start it, and offer its buildkitd on the host.",
+            "Returns once buildkitd answers a request through the endpoint; the endpoint stays open until 'stop'.",
+            "Without --unix or --tcp the endpoint is the one used last, else a socket in the machine's folder."},
+        footer = {"", "Examples:",
+            "  buildkit-machine start --unix ./buildkitd.sock",
+            "  buildkit-machine start buildkitd --tcp 9999",
+            "  eval \"$(buildkit-machine start -q)\" && buildctl debug workers"})
+final class StartCommand extends MachineCommand {
+    private static final List<String> ARCHES = List.of("x86_64", "aarch64", "armv7l", "riscv64", "ppc64le", "s390x");
+    private static final List<String> VM_TYPES = List.of("qemu", "vz", "krunkit", "wsl2");
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", defaultValue = Machine.DEFAULT_NAME,
+            description = "The machine (and Lima instance) name; default: ${DEFAULT-VALUE}.")
+    String name;
+
+    @Option(names = "--unix", paramLabel = "PATH", description = "Offer buildkitd as a unix socket at PATH.")
+    String unix;
+
+    @Option(names = "--tcp", paramLabel = "[HOST:]PORT",
+            description = "Offer buildkitd on a TCP port; HOST defaults to 127.0.0.1.")
+    String tcp;
+
+    @Option(names = "--cpus", paramLabel = "N", description = "CPUs of a new VM (Lima's default otherwise).")
+    Integer cpus;
+
+    @Option(names = "--memory", paramLabel = "GiB", description = "Memory of a new VM, in GiB.")
+    Double memory;
+
+    @Option(names = "--disk", paramLabel = "GiB", description = "Disk of a new VM, in GiB.")
+    Double disk;
+
+    @Option(names = "--arch", paramLabel = "ARCH", description = "Architecture of a new VM: ${COMPLETION-CANDIDATES}.",
+            completionCandidates = Arches.class)
+    String arch;
+
+    @Option(names = "--vm-type", paramLabel = "TYPE", description = "VM type of a new VM: ${COMPLETION-CANDIDATES}.",
+            completionCandidates = VmTypes.class)
+    String vmType;
+
+    @Option(names = "--template", paramLabel = "FILE", description = "A Lima template of your own for a new VM.")
+    Path template;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10m",
+            description = "How long the whole start may take, e.g. 90s, 10m; default: ${DEFAULT-VALUE}.")
+    String timeout;
+
+    @Option(names = "--foreground",
+            description = "Stay attached; on Ctrl-C close the endpoint and stop the machine.")
+    boolean foreground;
+
+    @Option(names = "--json", description = "Print the result as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Machine machine = machine(name);
+        StartOptions options = new StartOptions(endpoints(), resources(), template(), Durations.parse(timeout));
+        if (foreground) {
+            return runAttached(machine, options);
+        }
+        report(machine.start(options));
+        return 0;
+    }
+
+    private List<Endpoint> endpoints() {
+        List<Endpoint> endpoints = new ArrayList<>();
+        if (unix != null) {
+            endpoints.add(Endpoint.parseUnix(unix, parent.cli.workingFolder()));
+        }
+        if (tcp != null) {
+            endpoints.add(Endpoint.parseTcp(tcp));
+        }
+        return endpoints;
+    }
+
+    private LimaResources resources() {
+        positive("--cpus", cpus);
+        positive("--memory", memory);
+        positive("--disk", disk);
+        oneOf("--arch", arch, ARCHES);
+        oneOf("--vm-type", vmType, VM_TYPES);
+        return new LimaResources(cpus, memory, disk, arch, vmType);
+    }
+
+    private Template template() {
+        return template == null ? null : Template.read(parent.cli.workingFolder().resolve(template));
+    }
+
+    private static void positive(String option, Number value) {
+        if (value != null && value.doubleValue() <= 0) {
+            throw MachineException.usage(option + " must be more than 0, e.g. " + option + " 4");
+        }
+    }
+
+    private static void oneOf(String option, String value, List<String> allowed) {
+        if (value != null && !allowed.contains(value)) {
+            throw MachineException.usage(option + " '" + value + "' is not one of " + String.join(", ", allowed));
+        }
+    }
+
+    private void report(Machine.Started started) {
+        if (json) {
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("name", started.name());
+            result.put("buildkitHost", started.buildkitHost());
+            result.put("endpoints", started.endpoints().stream().map(Endpoint::buildkitHost).toList());
+            result.put("platforms", started.workers().stream().flatMap(w -> w.platforms().stream()).distinct().toList());
+            printJson(result);
+        } else {
+            out().println(exportLine(started.buildkitHost()));
+            out().flush();
+        }
+        host().log().progress("ready: try 'buildctl --addr " + started.buildkitHost() + " debug workers'");
+    }
+
+    private int runAttached(Machine machine, StartOptions options) throws InterruptedException {
+        Machine.Started started = machine.startAttached(options);
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            host().log().progress("closing the endpoint and stopping " + machine.name() + "…");
+            started.forward().close();
+            try {
+                machine.stop();
+            } catch (MachineException e) {
+                host().log().error(e.getMessage());
+            }
+            done.countDown();
+        }));
+        report(started);
+        host().log().progress("press Ctrl-C to close the endpoint and stop the machine");
+        done.await();
+        return 0;
+    }
+
+    static final class Arches extends ArrayList<String> {
+        Arches() {
+            super(ARCHES);
+        }
+    }
+
+    static final class VmTypes extends ArrayList<String> {
+        VmTypes() {
+            super(VM_TYPES);
+        }
+    }
+
+    /** Reads durations such as 500ms, 90s, 10m, 1h; a bare number is seconds. */
+    static final class Durations {
+        private Durations() {
+        }
+
+        static Duration parse(String text) {
+            var matcher = java.util.regex.Pattern.compile("(\\d{1,9})(ms|s|m|h)?").matcher(text.strip());
+            if (!matcher.matches() || Long.parseLong(matcher.group(1)) == 0) {
+                throw MachineException.usage("'" + text + "' is not a duration; write e.g. 90s, 10m or 1h");
+            }
+            long amount = Long.parseLong(matcher.group(1));
+            String unit = matcher.group(2) == null ? "s" : matcher.group(2);
+            return switch (unit) {
+                case "ms" -> Duration.ofMillis(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofSeconds(amount);
+            };
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package buildkitmachine.exec;
+
+import buildkitmachine.Host;
+import buildkitmachine.MachineException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.zeroturnaround.exec.ProcessExecutor;
+import org.zeroturnaround.exec.ProcessResult;
+
+/**
+ * One external program the toolkit drives (limactl, ssh, buildctl): found on the host's PATH, run with an argument
+ * array (never a shell string) and a timeout, and turned into one clear error when it is missing or fails.
+ */
+public final class Program {
+    private final String name;
+    private final String installHint;
+    private final Host host;
+
+    public Program(String name, String installHint, Host host) {
+        this.name = name;
+        this.installHint = installHint;
+        this.host = host;
+    }
+
+    /** The program's name as run, e.g. {@code limactl}. */
+    public String name() {
+        return name;
+    }
+
+    /** The executable on the host's PATH, if there is one. */
+    public Optional<Path> find() {
+        return findOnPath(name, host.env().getOrDefault("PATH", ""));
+    }
+
+    /** The executable, or a missing-tool error that says how to install it. */
+    public Path require() {
+        return find().orElseThrow(() -> MachineException.missingTool(
+                name + " was not found on PATH; " + installHint));
+    }
+
+    /** Finds an executable by name in a PATH-style list of folders. */
+    public static Optional<Path> findOnPath(String name, String path) {
+        for (String folder : path.split(File.pathSeparator)) {
+            if (folder.isEmpty()) {
+                continue;
+            }
+            Path candidate = Path.of(folder, name);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return Optional.of(candidate);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Runs the program and returns its result whatever its exit code. */
+    public Result run(List<String> args, Duration timeout) {
+        return run(args, null, timeout);
+    }
+
+    /** Runs the program with the given bytes on its standard input. */
+    public Result run(List<String> args, byte[] stdin, Duration timeout) {
+        List<String> command = command(args);
+        host.log().debug("run: " + String.join(" ", command));
+        ProcessExecutor executor = new ProcessExecutor(command)
+                .environment(host.env())
+                .readOutput(true)
+                .redirectErrorStream(false)
+                .timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .destroyOnExit();
+        var stderr = new ByteArrayOutputStream();
+        executor.redirectError(stderr);
+        // An empty stdin, so that no child ever waits on the user's terminal.
+        executor.redirectInput(stdin == null ? InputStream.nullInputStream() : new ByteArrayInputStream(stdin));
+        try {
+            ProcessResult result = executor.execute();
+            return new Result(command, result.getExitValue(), result.outputUTF8(),
+                    stderr.toString(StandardCharsets.UTF_8));
+        } catch (TimeoutException e) {
+            throw MachineException.toolFailed(
+                    name + " did not finish within " + timeout.toSeconds() + "s: " + String.join(" ", command));
+        } catch (InterruptedException e) {
+            throw MachineException.interrupted("waiting for " + name);
+        } catch (IOException e) {
+            throw MachineException.toolFailed("could not run " + name + ": " + e.getMessage());
+        }
+    }
+
+    /** Runs the program and returns its stdout, or fails with its exit code and the tail of its stderr. */
+    public String check(List<String> args, Duration timeout) {
+        return run(args, timeout).orFail().stdout();
+    }
+
+    /** The full command line: the resolved executable, then the arguments. */
+    public List<String> command(List<String> args) {
+        List<String> command = new ArrayList<>();
+        command.add(require().toString());
+        command.addAll(args);
+        return command;
+    }
+
+    /** What a finished run left behind. */
+    public record Result(List<String> command, int exitCode, String stdout, String stderr) {
+        /** Whether the program exited with 0. */
+        public boolean ok() {
+            return exitCode == 0;
+        }
+
+        /** This result when it succeeded, else the one-line error that names the program, code and stderr tail. */
+        public Result orFail() {
+            if (!ok()) {
+                throw MachineException.toolFailed(describeFailure());
+            }
+            return this;
+        }
+
+        /** "limactl start buildkit exited with 1: last stderr line". */
+        public String describeFailure() {
+            String program = Path.of(command.get(0)).getFileName().toString();
+            String shown = program + (command.size() > 1 ? " " + command.get(1) : "");
+            return shown + " exited with " + exitCode + ": " + tail(stderr, 3);
+        }
+    }
+
+    /** The last non-blank lines of some output, joined into one line. */
+    public static String tail(String output, int lines) {
+        List<String> kept = new ArrayList<>();
+        for (String line : output.strip().split("\\R")) {
+            if (!line.isBlank()) {
+                kept.add(line.strip());
+            }
+        }
+        if (kept.isEmpty()) {
+            return "(no output)";
+        }
+        return String.join(" | ", kept.subList(Math.max(0, kept.size() - lines), kept.size()));
+    }
+}

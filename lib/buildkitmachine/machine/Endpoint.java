@@ -1,0 +1,131 @@
+package buildkitmachine.machine;
+
+import buildkitmachine.Host;
+import buildkitmachine.MachineException;
+import buildkitmachine.buildkit.DaemonProbe;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/** Where on the host a machine's buildkitd is offered: a unix socket file or a TCP port. */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+    @JsonSubTypes.Type(value = Endpoint.Unix.class, name = "unix"),
+    @JsonSubTypes.Type(value = Endpoint.Tcp.class, name = "tcp")
+})
+public sealed interface Endpoint permits Endpoint.Unix, Endpoint.Tcp {
+    /** The address buildctl takes in {@code --addr} or {@code BUILDKIT_HOST}. */
+    String buildkitHost();
+
+    /** The {@code ssh -L} specification that carries this endpoint to the guest's socket. */
+    String sshForward(String guestSocket);
+
+    /** A probe that asks the daemon behind this endpoint for its workers. */
+    DaemonProbe probe();
+
+    /** A unix socket file on the host. */
+    record Unix(Path path) implements Endpoint {
+        @Override
+        public String buildkitHost() {
+            return "unix://" + path;
+        }
+
+        @Override
+        public String sshForward(String guestSocket) {
+            return path + ":" + guestSocket;
+        }
+
+        @Override
+        public DaemonProbe probe() {
+            return DaemonProbe.unix(path);
+        }
+    }
+
+    /** A TCP port on one of the host's addresses. */
+    record Tcp(String host, int port) implements Endpoint {
+        @Override
+        public String buildkitHost() {
+            return "tcp://" + bracketed() + ":" + port;
+        }
+
+        @Override
+        public String sshForward(String guestSocket) {
+            return bracketed() + ":" + port + ":" + guestSocket;
+        }
+
+        @Override
+        public DaemonProbe probe() {
+            return DaemonProbe.tcp(host, port);
+        }
+
+        private String bracketed() {
+            return host.contains(":") ? "[" + host + "]" : host;
+        }
+
+        /** Whether only this computer can reach the port. */
+        public boolean loopback() {
+            try {
+                return InetAddress.getByName(host).isLoopbackAddress();
+            } catch (UnknownHostException e) {
+                return false;
+            }
+        }
+    }
+
+    /** Reads {@code --unix PATH}: made absolute against the working folder, and short enough for the kernel. */
+    public static Unix parseUnix(String value, Path workingFolder) {
+        if (value.isBlank()) {
+            throw MachineException.usage("--unix needs a socket path, e.g. --unix ./buildkitd.sock");
+        }
+        if (value.indexOf('\0') >= 0 || value.indexOf(':') >= 0 || value.indexOf('\n') >= 0) {
+            throw MachineException.usage("--unix path '" + value.strip()
+                    + "' contains ':', a newline or NUL, which ssh forwards cannot carry; choose another path");
+        }
+        Path path = workingFolder.resolve(value).toAbsolutePath().normalize();
+        int bytes = path.toString().getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > Host.maxSocketPathBytes()) {
+            throw MachineException.usage("--unix path is " + bytes + " bytes long, but the kernel takes at most "
+                    + Host.maxSocketPathBytes() + " for a socket; choose a shorter path, e.g. --unix /tmp/buildkitd.sock");
+        }
+        return new Unix(path);
+    }
+
+    /** Reads {@code --tcp [HOST:]PORT}; the host defaults to 127.0.0.1 so that nobody else can reach the daemon. */
+    public static Tcp parseTcp(String value) {
+        String host = "127.0.0.1";
+        String port = value.strip();
+        int colon = port.lastIndexOf(':');
+        if (colon >= 0) {
+            host = port.substring(0, colon);
+            port = port.substring(colon + 1);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            if (host.isEmpty() || !host.matches("[A-Za-z0-9.:%-]+")) {
+                throw MachineException.usage("--tcp '" + value + "' has no valid host before the port; "
+                        + "write --tcp PORT or --tcp HOST:PORT, e.g. --tcp 127.0.0.1:9999");
+            }
+        }
+        return new Tcp(host, parsePort(value, port));
+    }
+
+    private static int parsePort(String value, String port) {
+        int number;
+        try {
+            number = Integer.parseInt(port);
+        } catch (NumberFormatException e) {
+            throw MachineException.usage("--tcp '" + value + "' has no port number; write e.g. --tcp 9999");
+        }
+        if (number < 1 || number > 65535) {
+            throw MachineException.usage("--tcp port " + number + " is out of range; choose one from 1024 to 65535");
+        }
+        if (number < 1024) {
+            throw MachineException.usage("--tcp port " + number
+                    + " is privileged and needs root to bind; choose one from 1024 to 65535, e.g. 9999");
+        }
+        return number;
+    }
+}

@@ -1,0 +1,196 @@
+package buildkitmachine.machine;
+
+import buildkitmachine.Log;
+import buildkitmachine.MachineException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.zeroturnaround.exec.ProcessExecutor;
+
+/**
+ * Keeps an {@code ssh -N -L} forward alive: when ssh ends (killed, the laptop slept, the network dropped) it is
+ * started again within a second or two, until {@link #close()}. Closing ends ssh and removes the socket files it made.
+ */
+public final class Forward implements AutoCloseable {
+    private static final long FIRST_DELAY_MS = 100;
+    private static final long LONGEST_DELAY_MS = 1000;
+    private static final long STEADY_MS = 10_000;
+
+    private final List<String> command;
+    private final Map<String, String> env;
+    private final List<Endpoint> endpoints;
+    private final Path stateFile;
+    private final Log log;
+    private final Thread keeper;
+    private final Deque<String> stderrTail = new ArrayDeque<>();
+    private volatile boolean closed;
+    private volatile Process ssh;
+    private int restarts;
+
+    private Forward(List<String> command, Map<String, String> env, List<Endpoint> endpoints, Path stateFile, Log log) {
+        this.command = List.copyOf(command);
+        this.env = env;
+        this.endpoints = List.copyOf(endpoints);
+        this.stateFile = stateFile;
+        this.log = log;
+        this.keeper = new Thread(this::keep, "forward-keeper");
+        keeper.setDaemon(true);
+    }
+
+    /**
+     * Starts keeping a forward. {@code stateFile}, when given, receives a {@link ForwardState} at every change.
+     *
+     * @param command the ssh command line that carries every endpoint
+     */
+    public static Forward open(List<String> command, Map<String, String> env, List<Endpoint> endpoints,
+            Path stateFile, Log log) {
+        Forward forward = new Forward(command, env, endpoints, stateFile, log);
+        forward.keeper.start();
+        return forward;
+    }
+
+    /** The endpoints this forward offers. */
+    public List<Endpoint> endpoints() {
+        return endpoints;
+    }
+
+    /** How many times ssh was started again. */
+    public synchronized int restarts() {
+        return restarts;
+    }
+
+    private void keep() {
+        long delay = FIRST_DELAY_MS;
+        while (!closed) {
+            long began = System.currentTimeMillis();
+            int code = runOnce();
+            if (closed) {
+                break;
+            }
+            String why = "ssh exited with " + code + ": " + lastLines();
+            log.warn("forward ended (" + why + "); starting it again");
+            delay = System.currentTimeMillis() - began > STEADY_MS ? FIRST_DELAY_MS : Math.min(delay * 2, LONGEST_DELAY_MS);
+            synchronized (this) {
+                restarts++;
+            }
+            record("restarting", why);
+            if (!pause(delay)) {
+                break;
+            }
+        }
+        record("closed", null);
+    }
+
+    private int runOnce() {
+        try {
+            log.debug("run: " + String.join(" ", command));
+            Process process = new ProcessExecutor(command)
+                    .environment(env)
+                    .redirectInput(java.io.InputStream.nullInputStream())
+                    .redirectOutput(OutputStream.nullOutputStream())
+                    .redirectError(new LineTail())
+                    .start()
+                    .getProcess();
+            ssh = process;
+            if (closed) {
+                process.destroy();
+            }
+            record("up", null);
+            return process.waitFor();
+        } catch (IOException e) {
+            synchronized (stderrTail) {
+                stderrTail.add("cannot start ssh: " + e.getMessage());
+            }
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private boolean pause(long millis) {
+        try {
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
+    private void record(String state, String error) {
+        if (stateFile == null) {
+            return;
+        }
+        ForwardState value = new ForwardState(ProcessHandle.current().pid(), state, restarts(), error,
+                System.currentTimeMillis());
+        try {
+            MachineStore.writeJson(stateFile, value);
+        } catch (MachineException e) {
+            log.warn(e.getMessage());
+        }
+    }
+
+    private String lastLines() {
+        synchronized (stderrTail) {
+            return stderrTail.isEmpty() ? "(no output)" : String.join(" | ", stderrTail);
+        }
+    }
+
+    /** Ends ssh, stops restarting it, and removes the unix socket files of the endpoints. */
+    @Override
+    public void close() {
+        closed = true;
+        keeper.interrupt();
+        Process process = ssh;
+        if (process != null) {
+            process.destroy();
+            try {
+                if (!process.waitFor(2, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(2, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        try {
+            keeper.join(3000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        endpoints.stream()
+                .filter(Endpoint.Unix.class::isInstance)
+                .forEach(e -> SocketFile.removeIfSocket(((Endpoint.Unix) e).path()));
+    }
+
+    /** Keeps the last few lines ssh wrote to stderr, to say why it ended. */
+    private final class LineTail extends OutputStream {
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+        @Override
+        public void write(int b) {
+            if (b != '\n') {
+                line.write(b);
+                return;
+            }
+            String text = line.toString(StandardCharsets.UTF_8).strip();
+            line.reset();
+            if (text.isEmpty()) {
+                return;
+            }
+            log.debug("ssh: " + text);
+            synchronized (stderrTail) {
+                stderrTail.addLast(text);
+                while (stderrTail.size() > 3) {
+                    stderrTail.removeFirst();
+                }
+            }
+        }
+    }
+}

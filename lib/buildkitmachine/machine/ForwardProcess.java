@@ -1,0 +1,49 @@
+package buildkitmachine.machine;
+
+import buildkitmachine.Host;
+import buildkitmachine.Log;
+import buildkitmachine.MachineException;
+import buildkitmachine.ssh.Ssh;
+import buildkitmachine.ssh.SshTarget;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The process that keeps a machine's endpoints open after {@code start} has returned. {@link Supervisor} starts it
+ * detached from the terminal; it runs until it is sent SIGTERM by {@code stop}, then closes the forward and exits.
+ */
+public final class ForwardProcess {
+    private ForwardProcess() {
+    }
+
+    /** Entry point: the single argument is the machine's folder. */
+    public static void main(String[] args) throws InterruptedException {
+        Path folder = Path.of(args[0]);
+        Log log = new Log(new PrintWriter(System.err, true), Log.Level.NORMAL);
+        Host host = Host.current(log);
+        MachineStore store = new MachineStore(folder.getParent());
+        String name = folder.getFileName().toString();
+        MachineRecord record = store.read(name)
+                .orElseThrow(() -> MachineException.state("no machine.json in " + folder));
+        Forward forward = open(host, record, folder.resolve(Supervisor.STATE_FILE));
+        CountDownLatch closed = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            forward.close();
+            Supervisor.forgetPid(folder, ProcessHandle.current().pid());
+            closed.countDown();
+        }));
+        log.progress("forwarding " + record.endpoints().stream().map(Endpoint::buildkitHost).toList()
+                + " to " + record.guestSocket());
+        closed.await();
+    }
+
+    /** Opens the forward that a machine record describes. */
+    static Forward open(Host host, MachineRecord record, Path stateFile) {
+        SshTarget target = SshTarget.fromConfig(Path.of(record.sshConfig()));
+        List<String> forwards = record.endpoints().stream().map(e -> e.sshForward(record.guestSocket())).toList();
+        List<String> command = new Ssh(host).forwardCommand(target, forwards);
+        return Forward.open(command, host.env(), record.endpoints(), stateFile, host.log());
+    }
+}

@@ -1,0 +1,170 @@
+package buildkitmachine.machine;
+
+import buildkitmachine.MachineException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The folder where the toolkit keeps what it knows about machines: one subfolder per machine, private to the user.
+ * Files are replaced atomically so that a crash or a full disk never leaves half a file behind.
+ */
+public final class MachineStore {
+    static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+    private static final String RECORD = "machine.json";
+
+    private final Path root;
+
+    public MachineStore(Path root) {
+        this.root = root;
+    }
+
+    /** The folder of all machines. */
+    public Path root() {
+        return root;
+    }
+
+    /** One machine's folder; it may not exist yet. */
+    public Path folder(String name) {
+        return root.resolve(name);
+    }
+
+    /** Creates the machine's folder, readable by its owner only. */
+    public Path create(String name) {
+        Path folder = folder(name);
+        try {
+            createPrivate(root);
+            createPrivate(folder);
+            return folder;
+        } catch (IOException e) {
+            throw MachineException.state("cannot create " + folder + " (" + e.getMessage()
+                    + "); check that " + root + " is writable and the disk is not full");
+        }
+    }
+
+    private static void createPrivate(Path folder) throws IOException {
+        if (!Files.isDirectory(folder)) {
+            Files.createDirectories(folder);
+            Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwx------"));
+        }
+    }
+
+    /** The remembered record of a machine, if the toolkit knows it. */
+    public Optional<MachineRecord> read(String name) {
+        Path file = folder(name).resolve(RECORD);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(file.toFile(), MachineRecord.class));
+        } catch (IOException e) {
+            throw MachineException.state(file + " is damaged (" + e.getMessage().lines().findFirst().orElse("")
+                    + "); remove it and run 'buildkit-machine start " + name + "' again");
+        }
+    }
+
+    /** Saves a machine's record. */
+    public void write(MachineRecord record) {
+        writeJson(create(record.name()).resolve(RECORD), record);
+    }
+
+    /** Writes a value as JSON through a temporary file and a rename, so readers never see half of it. */
+    static void writeJson(Path file, Object value) {
+        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        try {
+            Files.write(temporary, JSON.writeValueAsBytes(value));
+            try {
+                Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(temporary);
+            } catch (IOException ignored) {
+                // The original message below matters more than a leftover temporary file.
+            }
+            throw MachineException.state("cannot write " + file + " (" + e.getMessage()
+                    + "); check that the folder is writable and the disk is not full");
+        }
+    }
+
+    /** Names of all machines the toolkit has a folder for. */
+    public List<String> names() {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> folders = Files.list(root)) {
+            List<String> names = new ArrayList<>();
+            folders.filter(f -> Files.isRegularFile(f.resolve(RECORD)))
+                    .map(f -> f.getFileName().toString())
+                    .sorted()
+                    .forEach(names::add);
+            return names;
+        } catch (IOException e) {
+            throw MachineException.state("cannot list " + root + ": " + e.getMessage());
+        }
+    }
+
+    /** Removes a machine's folder and everything the toolkit kept in it. */
+    public void forget(String name) {
+        Path folder = folder(name);
+        if (!Files.exists(folder)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(folder)) {
+            for (Path file : files.sorted((a, b) -> b.compareTo(a)).toList()) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            throw MachineException.state("cannot remove " + folder + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Holds the machine's lock while a command changes it, so that two starts never race. When another process holds
+     * it, this waits, saying so once.
+     */
+    public Lock lock(String name, Runnable whenBusy) {
+        Path file = create(name).resolve("lock");
+        try {
+            FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                whenBusy.run();
+                lock = channel.lock();
+            }
+            return new Lock(channel, lock);
+        } catch (IOException e) {
+            throw MachineException.state("cannot lock " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** A held machine lock; closing releases it. */
+    public record Lock(FileChannel channel, FileLock lock) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                lock.release();
+                channel.close();
+            } catch (IOException ignored) {
+                // Closing the channel releases the lock in any case.
+            }
+        }
+    }
+}
