@@ -1,0 +1,98 @@
+package fast;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import buildkitmachine.cli.Cli;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Each bad input gets one line on stderr that names the problem, the usage exit code, an empty stdout, and no change
+ * on disk. One row per input, with the reason it must be refused.
+ */
+class BadInputTest {
+    @TempDir
+    static Path scratch;
+
+    static Path existingFile;
+    static ServerSocket takenPort;
+
+    static Stream<Arguments> rows() throws IOException {
+        existingFile = Files.writeString(scratch.resolve("notes.txt"), "keep me");
+        Path brokenTemplate = Files.writeString(scratch.resolve("broken.yaml"), "containerd:\n  user: [true\n");
+        takenPort = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        String tooLong = scratch.resolve("s".repeat(120) + ".sock").toString();
+        return Stream.of(
+                row("shell metacharacters in the name", "not a valid machine name", "start", "a;b"),
+                row("command substitution in the name", "not a valid machine name", "start", "x$(id)"),
+                row("a space in the name", "not a valid machine name", "start", "my machine"),
+                row("a newline in the name", "not a valid machine name", "start", "bad\nname"),
+                row("a name Lima reads as a template file", "not a valid machine name", "start", "buildkit.yaml"),
+                row("a name Lima reserves", "not a valid machine name", "start", "_config"),
+                row("a name longer than Lima allows", "not a valid machine name", "start", "n".repeat(77)),
+                row("a privileged port", "privileged", "start", "--tcp", "80"),
+                row("a port past 65535", "out of range", "start", "--tcp", "65536"),
+                row("a port that is no number", "no port number", "start", "--tcp", "http"),
+                row("a host and no port", "no port number", "start", "--tcp", "localhost:"),
+                row("binding all addresses without TLS", "anyone who can reach", "start", "--tcp", "0.0.0.0:9999"),
+                row("a port already taken", "already in use", "start", "--tcp",
+                        Integer.toString(takenPort.getLocalPort())),
+                row("a socket path too long for the kernel", "bytes long", "start", "--unix", tooLong),
+                row("a socket in a missing folder", "does not exist", "start", "--unix",
+                        scratch.resolve("missing/b.sock").toString()),
+                row("an existing file that is not our socket", "is not a socket of buildkit-machine's", "start",
+                        "--unix", existingFile.toString()),
+                row("zero CPUs", "more than 0", "start", "--cpus", "0"),
+                row("negative memory", "more than 0", "start", "--memory", "-1"),
+                row("CPUs that are no number", "--cpus", "start", "--cpus", "many"),
+                row("an unknown architecture", "is not one of", "start", "--arch", "sparc"),
+                row("an unknown VM type", "is not one of", "start", "--vm-type", "hyperv"),
+                row("a duration without a number", "is not a duration", "start", "--timeout", "soon"),
+                row("an unknown flag", "Unknown option", "start", "--bogus"),
+                row("an unknown command", "Unmatched argument", "frobnicate"),
+                row("a broken template, with line and column", "broken.yaml:", "start", "--template",
+                        brokenTemplate.toString()),
+                row("a missing template file", "cannot read template", "start", "--template",
+                        scratch.resolve("absent.yaml").toString()),
+                row("a bad name for delete", "not a valid machine name", "delete", "a;b"),
+                row("a bad name for status", "not a valid machine name", "status", "$(reboot)"),
+                row("two names for ssh", "one machine name", "ssh", "a", "b"));
+    }
+
+    private static Arguments row(String reason, String says, String... args) {
+        return Arguments.of(reason, says, List.of(args));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void isRefusedWithOneLineAndNoChange(String reason, String says, List<String> args) throws IOException {
+        Path home = scratch.resolve("home-" + Math.abs(reason.hashCode()));
+        Map<String, String> env = Map.of("PATH", scratch.resolve("empty-bin").toString(), "HOME", home.toString(),
+                "BUILDKIT_MACHINE_HOME", home.resolve("state").toString());
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+
+        int code = new Cli(env, scratch).run(new PrintWriter(out), new PrintWriter(err), args.toArray(String[]::new));
+
+        assertThat(code).as("exit code").isEqualTo(2);
+        assertThat(out.toString()).as("stdout").isEmpty();
+        List<String> lines = new ArrayList<>(err.toString().lines().toList());
+        assertThat(lines).as("stderr").hasSize(1);
+        assertThat(lines.get(0)).startsWith("buildkit-machine: error: ").contains(says);
+        assertThat(home).as("nothing created").doesNotExist();
+        assertThat(Files.readString(existingFile)).isEqualTo("keep me");
+    }
+}

@@ -1,0 +1,94 @@
+package fast;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import buildkitmachine.cli.Cli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+    @TempDir
+    Path home;
+
+    record Run(int code, String out, String err) {
+    }
+
+    Run run(String... args) {
+        Map<String, String> env = Map.of("PATH", home.resolve("bin").toString(), "HOME", home.toString());
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = new Cli(env, home).run(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void helpListsEveryCommandAndTheExitCodes() {
+        Run help = run("--help");
+
+        assertThat(help.code()).isZero();
+        assertThat(help.out()).contains("start", "stop", "status", "list", "env", "ssh", "delete", "Exit codes:");
+    }
+
+    @Test
+    void everySubcommandHasHelpWithAnExample() {
+        for (String command : new String[] {"start", "stop", "status", "list", "env", "ssh", "delete"}) {
+            Run help = run(command, "--help");
+
+            assertThat(help.code()).as(command).isZero();
+            assertThat(help.out()).as(command).contains("Usage: buildkit-machine " + command).contains("Example");
+        }
+    }
+
+    @Test
+    void versionIsPrinted() {
+        assertThat(run("--version").out()).startsWith("buildkit-machine ");
+    }
+
+    @Test
+    void aMissingLimactlIsReportedWithHowToInstallIt() {
+        Run start = run("start");
+
+        assertThat(start.code()).isEqualTo(3);
+        assertThat(start.err()).contains("limactl was not found on PATH", "brew install lima");
+        assertThat(home.resolve(".buildkit-machine")).doesNotExist();
+    }
+
+    @Test
+    void verboseAndQuietExcludeEachOther() {
+        Run both = run("status", "-v", "-q");
+
+        assertThat(both.code()).isEqualTo(2);
+        assertThat(both.err()).contains("mutually exclusive");
+    }
+
+    @Test
+    void statusWithoutLimactlSaysWhatIsMissing() {
+        Run status = run("status", "nothing-here");
+
+        assertThat(status.code()).isEqualTo(3);
+        assertThat(status.err()).contains("limactl was not found");
+    }
+
+    @Test
+    void envOfAnUnknownMachineSaysHowToStartIt() {
+        Run env = run("env", "nothing-here");
+
+        assertThat(env.code()).isEqualTo(6);
+        assertThat(env.err()).contains("buildkit-machine start nothing-here");
+        assertThat(env.out()).isEmpty();
+    }
+
+    @Test
+    void listWithNoMachinesPrintsOnlyTheHeaderAndNeedsNoLima() {
+        Run list = run("list");
+
+        assertThat(list.code()).isZero();
+        assertThat(list.out().lines()).containsExactly(
+                String.format("%-20s %-8s %-11s %s", "NAME", "DRIVER", "STATE", "ENDPOINTS"));
+        assertThat(run("list", "--json").out()).isEmpty();
+    }
+}
