@@ -65,7 +65,7 @@ public final class Limactl {
     }
 
     /** Reads {@code limactl list --json} output: one JSON object per line, never an array. */
-    static List<LimaInstance> parseList(String output) {
+    public static List<LimaInstance> parseList(String output) {
         List<LimaInstance> instances = new ArrayList<>();
         for (String line : output.split("\\R")) {
             if (line.isBlank()) {

@@ -42,13 +42,13 @@ final class Startup {
     }
 
     Machine.Started run(boolean attached) {
-        limactl.program().require();
-        machine.ssh().program().require();
         Optional<MachineRecord> known = store.read(machine.name());
         List<Endpoint> endpoints = chooseEndpoints(known);
         Supervisor supervisor = machine.supervisor();
         checkEndpoints(endpoints, known, supervisor);
         Template template = options.template() != null ? options.template() : machine.bundledTemplate();
+        limactl.program().require();
+        machine.ssh().program().require();
         try (MachineStore.Lock lock = store.lock(machine.name(), this::sayBusy)) {
             cleanStale(supervisor, known);
             LimaInstance instance = ensureRunning(template, known);
