@@ -2,27 +2,19 @@ package fast;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import buildkitmachine.cli.Cli;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import support.CliRunner;
+import support.CliRunner.Run;
 
 class CliTest {
     @TempDir
     Path home;
 
-    record Run(int code, String out, String err) {
-    }
-
     Run run(String... args) {
-        Map<String, String> env = Map.of("PATH", home.resolve("bin").toString(), "HOME", home.toString());
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = new Cli(env, home).run(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
+        return new CliRunner(Map.of("PATH", home.resolve("bin").toString(), "HOME", home.toString()), home).run(args);
     }
 
     @Test

@@ -3,6 +3,7 @@ package buildkitmachine.cli;
 import buildkitmachine.MachineException;
 import buildkitmachine.lima.LimaInstance;
 import buildkitmachine.machine.Machine;
+import buildkitmachine.ssh.Ssh;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -29,6 +30,6 @@ final class SshCommand extends MachineCommand {
         LimaInstance instance = machine.instance().filter(LimaInstance::running).orElseThrow(() ->
                 MachineException.state("machine " + machine.name() + " is not running; start it with "
                         + "'buildkit-machine start " + machine.name() + "'"));
-        return new buildkitmachine.ssh.Ssh(host()).interactive(machine.sshTarget(instance), command);
+        return new Ssh(host()).interactive(machine.sshTarget(instance), command, out(), err());
     }
 }

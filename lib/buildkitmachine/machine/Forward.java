@@ -128,8 +128,10 @@ public final class Forward implements AutoCloseable {
         if (stateFile == null) {
             return;
         }
+        Process process = ssh;
+        ProcessId sshId = process != null && process.isAlive() ? ProcessId.of(process.toHandle()) : null;
         ForwardState value = new ForwardState(ProcessHandle.current().pid(), state, restarts(), error,
-                System.currentTimeMillis());
+                System.currentTimeMillis(), sshId);
         try {
             MachineStore.writeJson(stateFile, value);
         } catch (MachineException e) {

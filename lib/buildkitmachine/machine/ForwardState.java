@@ -10,7 +10,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * @param restarts how many times ssh was started again since the keeper began
  * @param lastError why ssh last ended, if it did
  * @param since when the state began, in milliseconds since the epoch
+ * @param ssh the ssh process that carries the forward, so that one left behind by a killed keeper can be ended
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record ForwardState(long pid, String state, int restarts, String lastError, long since) {
+public record ForwardState(long pid, String state, int restarts, String lastError, long since, ProcessId ssh) {
 }

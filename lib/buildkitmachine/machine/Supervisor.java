@@ -8,15 +8,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/**
- * Starts, finds and ends the detached {@link ForwardProcess} of a machine. Its PID is kept with its start time, so a
- * PID that the system has since given to another process is never mistaken for ours, let alone signalled.
- */
+/** Starts, finds and ends the detached {@link ForwardProcess} of a machine, remembered as a {@link ProcessId}. */
 public final class Supervisor {
     static final String PID_FILE = "forward.pid";
     static final String STATE_FILE = "forward.json";
@@ -42,11 +38,8 @@ public final class Supervisor {
             return Optional.empty();
         }
         try {
-            String[] fields = Files.readString(file).strip().split("\\s+");
-            long pid = Long.parseLong(fields[0]);
-            long started = fields.length > 1 ? Long.parseLong(fields[1]) : -1;
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(p -> startedAt(p) == started);
-        } catch (IOException | NumberFormatException e) {
+            return ProcessId.parse(Files.readString(file)).flatMap(ProcessId::find);
+        } catch (IOException e) {
             return Optional.empty();
         }
     }
@@ -54,10 +47,6 @@ public final class Supervisor {
     /** Whether a PID file is left by a keeper that is gone (killed, or the computer restarted). */
     public boolean stale() {
         return Files.exists(folder.resolve(PID_FILE)) && running().isEmpty();
-    }
-
-    private static long startedAt(ProcessHandle process) {
-        return process.info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
     }
 
     /** Starts the keeper detached from this process and its terminal, and records its PID. */
@@ -75,7 +64,7 @@ public final class Supervisor {
         try {
             Process process = builder.start();
             ProcessHandle handle = process.toHandle();
-            Files.writeString(folder.resolve(PID_FILE), handle.pid() + " " + startedAt(handle) + "\n");
+            Files.writeString(folder.resolve(PID_FILE), ProcessId.of(handle) + "\n");
             return handle;
         } catch (IOException e) {
             throw MachineException.internal("cannot start the forward keeper: " + e.getMessage(), e);
@@ -102,7 +91,10 @@ public final class Supervisor {
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     }
 
-    /** Ends the keeper (it closes the forward and removes its sockets), waiting for it to exit. */
+    /**
+     * Ends the keeper (it closes the forward and removes its sockets), waiting for it to exit; then ends an ssh that
+     * a keeper killed with SIGKILL may have left behind.
+     */
     public void terminate(Duration grace) {
         running().ifPresent(process -> {
             process.destroy();
@@ -112,6 +104,10 @@ public final class Supervisor {
                 host.log().warn("the forward keeper (PID " + process.pid() + ") did not exit in time; killing it");
                 process.destroyForcibly();
             }
+        });
+        state().map(ForwardState::ssh).flatMap(ProcessId::find).ifPresent(orphan -> {
+            host.log().progress("ending the ssh forward (PID " + orphan.pid() + ") left by a keeper that is gone");
+            orphan.destroy();
         });
         forgetPid(folder, -1);
     }

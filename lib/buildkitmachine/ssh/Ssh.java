@@ -3,10 +3,15 @@ package buildkitmachine.ssh;
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
 import buildkitmachine.exec.Program;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.zeroturnaround.exec.ProcessExecutor;
 
 /** The OpenSSH client, for commands in a guest and for the forwards that carry buildkitd's socket to the host. */
 public final class Ssh {
@@ -59,12 +64,14 @@ public final class Ssh {
     }
 
     /**
-     * Runs a command in the guest attached to the user's terminal and returns its exit code. This one bypasses
-     * zt-exec on purpose: an interactive shell needs the real terminal, not pipes.
+     * Runs a command in the guest for the user and returns its exit code, which the caller passes through. On a
+     * terminal ssh gets the terminal itself (a shell needs it, and zt-exec offers only pipes); elsewhere its output
+     * goes to the given writers.
      */
-    public int interactive(SshTarget target, List<String> userCommand) {
+    public int interactive(SshTarget target, List<String> userCommand, PrintWriter out, PrintWriter err) {
+        boolean terminal = System.console() != null;
         List<String> args = new ArrayList<>();
-        if (userCommand.isEmpty() && System.console() != null) {
+        if (userCommand.isEmpty() && terminal) {
             args.add("-t");
         }
         args.addAll(target.args());
@@ -74,15 +81,64 @@ public final class Ssh {
         }
         List<String> command = program.command(args);
         host.log().debug("run: " + String.join(" ", command));
-        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
-        builder.environment().clear();
-        builder.environment().putAll(host.env());
         try {
-            return builder.start().waitFor();
+            return terminal ? onTerminal(command) : throughWriters(command, out, err);
         } catch (IOException e) {
             throw MachineException.toolFailed("could not run ssh: " + e.getMessage());
         } catch (InterruptedException e) {
             throw MachineException.interrupted("waiting for ssh");
+        }
+    }
+
+    private int onTerminal(List<String> command) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        builder.environment().clear();
+        builder.environment().putAll(host.env());
+        return builder.start().waitFor();
+    }
+
+    private int throughWriters(List<String> command, PrintWriter out, PrintWriter err)
+            throws IOException, InterruptedException {
+        try (LineStream stdout = new LineStream(out); LineStream stderr = new LineStream(err)) {
+            return new ProcessExecutor(command)
+                    .environment(host.env())
+                    .redirectInput(System.in)
+                    .redirectOutput(stdout)
+                    .redirectError(stderr)
+                    .execute()
+                    .getExitValue();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("ssh has no timeout here", e);
+        }
+    }
+
+    /** Passes a child's output to a writer line by line, so that multi-byte characters are never split. */
+    private static final class LineStream extends OutputStream {
+        private final PrintWriter writer;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+        LineStream(PrintWriter writer) {
+            this.writer = writer;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            line.write(b);
+            if (b == '\n') {
+                flush();
+            }
+        }
+
+        @Override
+        public synchronized void flush() {
+            writer.print(line.toString(StandardCharsets.UTF_8));
+            writer.flush();
+            line.reset();
+        }
+
+        @Override
+        public void close() {
+            flush();
         }
     }
 }
