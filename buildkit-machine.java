@@ -40,6 +40,7 @@
 //SOURCES lib/buildkitmachine/machine/MachineRecord.java
 //SOURCES lib/buildkitmachine/machine/MachineStatus.java
 //SOURCES lib/buildkitmachine/machine/MachineStore.java
+//SOURCES lib/buildkitmachine/machine/ProcessId.java
 //SOURCES lib/buildkitmachine/machine/Readiness.java
 //SOURCES lib/buildkitmachine/machine/SocketFile.java
 //SOURCES lib/buildkitmachine/machine/StartOptions.java
