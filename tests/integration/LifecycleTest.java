@@ -10,16 +10,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import support.CliRunner;
 import support.CliRunner.Run;
 import support.GuestBoot;
@@ -28,9 +28,9 @@ import support.TestSshd;
 
 /**
  * The machine's whole life through the command line, against the limactl double whose guest is a real sshd running
- * a fake buildkitd: the forward is a real {@code ssh -L}, and readiness is a real gRPC call through it.
+ * a fake buildkitd: the forward is a real {@code ssh -L}, and readiness is a real gRPC call through it. Each test has
+ * a guest of its own, as each Lima VM would.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LifecycleTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -39,7 +39,7 @@ class LifecycleTest {
     Path work;
     CliRunner cli;
 
-    @BeforeAll
+    @BeforeEach
     void startGuest() throws IOException {
         sshd = TestSshd.start();
         lima = new LimaDouble(sshd, GuestBoot.fakeBuildkitd(sshd, ""));
@@ -50,18 +50,15 @@ class LifecycleTest {
         cli = new CliRunner(env, work);
     }
 
-    @AfterAll
+    @AfterEach
     void stopGuest() throws IOException {
-        for (String name : List.of("bk-unix", "buildkitd", "bk-heal", "bk-kill9", "bk-broken", "bk-mute", "bk-ssh",
-                "mine")) {
-            cli.run("delete", "--force", "-q", name);
+        try (var machines = Files.list(work.resolve("state"))) {
+            machines.forEach(m -> cli.run("delete", "--force", "-q", m.getFileName().toString()));
+        } catch (NoSuchFileException nothingStarted) {
+            // No machine was made.
         }
-        if (lima != null) {
-            lima.close();
-        }
-        if (sshd != null) {
-            sshd.close();
-        }
+        lima.close();
+        sshd.close();
         TestSshd.deleteTree(work);
     }
 
@@ -149,5 +146,135 @@ class LifecycleTest {
 
         assertThatThrownBy(() -> DaemonProbe.tcp("127.0.0.1", port).listWorkers(Duration.ofMillis(500)))
                 .isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void aKilledForwardIsBackWithinFiveSecondsAndStatusSaysWhy() throws Exception {
+        Path socket = work.resolve("heal.sock");
+        ok("start", "bk-heal", "--unix", socket.toString());
+        ProcessHandle ssh = forwardSsh("bk-heal");
+
+        long killed = System.nanoTime();
+        ssh.destroyForcibly();
+        awaitAnswer(DaemonProbe.unix(socket), Duration.ofSeconds(5));
+        Duration back = Duration.ofNanos(System.nanoTime() - killed);
+
+        assertThat(back).isLessThan(Duration.ofSeconds(5));
+        JsonNode forward = status("bk-heal").get("forward");
+        assertThat(forward.get("restarts").asInt()).isGreaterThanOrEqualTo(1);
+        assertThat(forward.get("lastError").asText()).startsWith("ssh exited with");
+        assertThat(forwardSsh("bk-heal").pid()).isNotEqualTo(ssh.pid());
+        ok("stop", "bk-heal");
+    }
+
+    @Test
+    void aKeeperKilledWithSigkillIsCleanedUpByTheNextStart() throws Exception {
+        Path socket = work.resolve("kill9.sock");
+        ok("start", "bk-kill9", "--unix", socket.toString());
+        ProcessHandle keeper = ProcessHandle.of(status("bk-kill9").at("/forward/pid").asLong()).orElseThrow();
+        ProcessHandle orphan = forwardSsh("bk-kill9");
+
+        keeper.destroyForcibly();
+        keeper.onExit().get();
+
+        assertThat(status("bk-kill9").at("/forward/running").asBoolean()).as("keeper running").isFalse();
+        Run start = ok("start", "bk-kill9");
+        assertThat(start.err()).contains("left by a keeper that is gone");
+        assertThat(orphan.isAlive()).as("the orphaned ssh is alive").isFalse();
+        assertThat(DaemonProbe.unix(socket).listWorkers(Duration.ofSeconds(2))).hasSize(1);
+        ok("stop", "bk-kill9");
+        assertThat(socket).doesNotExist();
+    }
+
+    @Test
+    void aDaemonThatNeverStartsTimesOutNamingThePhaseWithItsLog() {
+        Path boot = GuestBoot.brokenDaemon(sshd);
+        Path socket = work.resolve("broken.sock");
+
+        Run start = cli.with(Map.of("LIMACTL_DOUBLE_BOOT", boot.toString()))
+                .run("start", "bk-broken", "--unix", socket.toString(), "--timeout", "6s");
+
+        assertThat(start.code()).as(start.toString()).isEqualTo(5);
+        assertThat(start.err()).contains("timed out after 6s while finding buildkitd's socket in the guest",
+                "this is the fake failure");
+        assertThat(start.out()).isEmpty();
+        assertThat(socket).doesNotExist();
+        assertThat(cli.run("status", "bk-broken", "--json").out()).doesNotContain("\"running\":true");
+    }
+
+    @Test
+    void aDaemonThatDoesNotAnswerTimesOutAndLeavesNothingRunning() {
+        Path boot = GuestBoot.fakeBuildkitd(sshd, "--fail-list-workers");
+        Path socket = work.resolve("mute.sock");
+
+        Run start = cli.with(Map.of("LIMACTL_DOUBLE_BOOT", boot.toString()))
+                .run("start", "bk-mute", "--unix", socket.toString(), "--timeout", "15s");
+
+        assertThat(start.code()).as(start.toString()).isEqualTo(5);
+        assertThat(start.err()).contains("while waiting for buildkitd to answer", "gRPC status 14",
+                "buildkitd's log in the guest ends with");
+        assertThat(socket).doesNotExist();
+        assertThat(cli.run("status", "bk-mute", "--json").out()).contains("\"running\":false");
+    }
+
+    @Test
+    void sshPassesEachArgumentUnchangedAndTheExitCodeThrough() {
+        ok("start", "bk-ssh", "--unix", work.resolve("ssh.sock").toString());
+
+        Run printed = ok("ssh", "bk-ssh", "--", "printf", "%s|", "a b", "it's", "$(id)", ";", "new\nline", "*");
+        Run exit = cli.run("ssh", "bk-ssh", "--", "sh", "-c", "exit 7");
+
+        assertThat(printed.out()).isEqualTo("a b|it's|$(id)|;|new\nline|*|");
+        assertThat(exit.code()).isEqualTo(7);
+        ok("stop", "bk-ssh");
+        assertThat(cli.run("ssh", "bk-ssh", "--", "true").code()).isEqualTo(6);
+    }
+
+    @Test
+    void deleteKeepsALimaInstanceTheToolDidNotCreate() {
+        assertThat(lima.runWithStdin("minimumLimaVersion: 2.0.0\n", "create", "--name", "mine", "-").exitCode())
+                .isZero();
+        ok("start", "mine", "--unix", work.resolve("mine.sock").toString());
+
+        Run delete = ok("delete", "mine", "--force");
+
+        assertThat(delete.err()).contains("was not created by buildkit-machine, so it is kept");
+        assertThat(lima.run("list", "--json").stdout()).contains("\"name\":\"mine\"");
+        assertThat(work.resolve("mine.sock")).doesNotExist();
+        assertThat(lima.run("delete", "-f", "mine").exitCode()).isZero();
+    }
+
+    @Test
+    void deleteRefusesARunningMachineWithoutForce() {
+        ok("start", "bk-unix", "--unix", work.resolve("bk.sock").toString());
+
+        Run delete = cli.run("delete", "bk-unix");
+
+        assertThat(delete.code()).isEqualTo(6);
+        assertThat(delete.err()).contains("stop it first", "--force");
+        assertThat(work.resolve("bk.sock")).exists();
+        ok("stop", "bk-unix");
+    }
+
+    /** The ssh process that carries a machine's forward: the keeper's only child. */
+    ProcessHandle forwardSsh(String name) throws IOException {
+        long keeper = status(name).at("/forward/pid").asLong();
+        Optional<ProcessHandle> ssh = ProcessHandle.of(keeper).orElseThrow().children()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/ssh")).orElse(false))
+                .findFirst();
+        assertThat(ssh).as("the keeper's ssh").isPresent();
+        return ssh.get();
+    }
+
+    static void awaitAnswer(DaemonProbe probe, Duration limit) throws InterruptedException {
+        long end = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < end) {
+            try {
+                probe.listWorkers(Duration.ofMillis(500));
+                return;
+            } catch (IOException e) {
+                Thread.sleep(50);
+            }
+        }
     }
 }

@@ -33,6 +33,7 @@ public final class Forward implements AutoCloseable {
     private volatile boolean closed;
     private volatile Process ssh;
     private int restarts;
+    private volatile String lastError;
 
     private Forward(List<String> command, Map<String, String> env, List<Endpoint> endpoints, Path stateFile, Log log) {
         this.command = List.copyOf(command);
@@ -80,12 +81,13 @@ public final class Forward implements AutoCloseable {
             synchronized (this) {
                 restarts++;
             }
-            record("restarting", why);
+            lastError = why;
+            record("restarting");
             if (!pause(delay)) {
                 break;
             }
         }
-        record("closed", null);
+        record("closed");
     }
 
     private int runOnce() {
@@ -102,7 +104,7 @@ public final class Forward implements AutoCloseable {
             if (closed) {
                 process.destroy();
             }
-            record("up", null);
+            record("up");
             return process.waitFor();
         } catch (IOException e) {
             synchronized (stderrTail) {
@@ -124,13 +126,13 @@ public final class Forward implements AutoCloseable {
         }
     }
 
-    private void record(String state, String error) {
+    private void record(String state) {
         if (stateFile == null) {
             return;
         }
         Process process = ssh;
         ProcessId sshId = process != null && process.isAlive() ? ProcessId.of(process.toHandle()) : null;
-        ForwardState value = new ForwardState(ProcessHandle.current().pid(), state, restarts(), error,
+        ForwardState value = new ForwardState(ProcessHandle.current().pid(), state, restarts(), lastError,
                 System.currentTimeMillis(), sshId);
         try {
             MachineStore.writeJson(stateFile, value);

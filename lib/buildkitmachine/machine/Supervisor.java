@@ -11,6 +11,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** Starts, finds and ends the detached {@link ForwardProcess} of a machine, remembered as a {@link ProcessId}. */
 public final class Supervisor {
@@ -96,20 +99,24 @@ public final class Supervisor {
      * a keeper killed with SIGKILL may have left behind.
      */
     public void terminate(Duration grace) {
-        running().ifPresent(process -> {
-            process.destroy();
-            try {
-                process.onExit().get(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-            } catch (Exception e) {
-                host.log().warn("the forward keeper (PID " + process.pid() + ") did not exit in time; killing it");
-                process.destroyForcibly();
-            }
-        });
+        running().ifPresent(process -> end(process, grace, "the forward keeper"));
         state().map(ForwardState::ssh).flatMap(ProcessId::find).ifPresent(orphan -> {
             host.log().progress("ending the ssh forward (PID " + orphan.pid() + ") left by a keeper that is gone");
-            orphan.destroy();
+            end(orphan, Duration.ofSeconds(2), "the ssh forward");
         });
         forgetPid(folder, -1);
+    }
+
+    private void end(ProcessHandle process, Duration grace, String what) {
+        process.destroy();
+        try {
+            process.onExit().get(grace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            host.log().warn(what + " (PID " + process.pid() + ") did not exit in time; killing it");
+            process.destroyForcibly();
+        }
     }
 
     /** Removes the PID file; when {@code pid} is not -1, only if it still names that process. */
