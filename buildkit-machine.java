@@ -49,7 +49,7 @@
 //SOURCES lib/buildkitmachine/ssh/ShellQuote.java
 //SOURCES lib/buildkitmachine/ssh/Ssh.java
 //SOURCES lib/buildkitmachine/ssh/SshTarget.java
-//FILES templates/buildkit.yaml
+//FILES templates/buildkit.yaml=templates/buildkit.yaml
 
 // buildkit-machine: a BuildKit daemon on your laptop, without Docker.
 // The library lives in lib/; this file only pins its dependencies and hands the command line to it.
