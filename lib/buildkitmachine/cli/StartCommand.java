@@ -124,7 +124,7 @@ final class StartCommand extends MachineCommand {
             result.put("name", started.name());
             result.put("buildkitHost", started.buildkitHost());
             result.put("endpoints", started.endpoints().stream().map(Endpoint::buildkitHost).toList());
-            result.put("platforms", started.workers().stream().flatMap(w -> w.platforms().stream()).distinct().toList());
+            result.put("platforms", started.platforms());
             printJson(result);
         } else {
             out().println(exportLine(started.buildkitHost()));
@@ -138,7 +138,7 @@ final class StartCommand extends MachineCommand {
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             host().log().progress("closing the endpoint and stopping " + machine.name() + "…");
-            started.forward().close();
+            started.close();
             try {
                 machine.stop();
             } catch (MachineException e) {

@@ -77,8 +77,9 @@ public final class Program {
                 .environment(host.env())
                 .readOutput(true)
                 .redirectErrorStream(false)
-                .timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                .destroyOnExit();
+                // No destroyOnExit: a Ctrl-C reaches the children through the terminal's process group anyway,
+                // and shutdown hooks (start --foreground) must still be able to run limactl.
+                .timeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
         var stderr = new ByteArrayOutputStream();
         executor.redirectError(stderr);
         // An empty stdin, so that no child ever waits on the user's terminal.

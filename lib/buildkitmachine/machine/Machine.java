@@ -169,11 +169,27 @@ public final class Machine {
         return MachineStatus.of(this, instance());
     }
 
-    /** A started machine: where to reach it, what its daemon offers, and the forward when the caller owns it. */
-    public record Started(String name, List<Endpoint> endpoints, List<Worker> workers, Forward forward) {
+    /**
+     * A started machine: where to reach it, what its daemon offers, and the forward when the caller owns it.
+     * Closing it closes a forward the caller owns; the VM keeps running until {@link #stop()}.
+     */
+    public record Started(String name, List<Endpoint> endpoints, List<Worker> workers, Forward forward)
+            implements AutoCloseable {
         /** The address for buildctl's {@code --addr} or {@code BUILDKIT_HOST}: the first endpoint's. */
         public String buildkitHost() {
             return endpoints.get(0).buildkitHost();
+        }
+
+        /** Every platform the daemon's workers build, e.g. linux/arm64. */
+        public List<String> platforms() {
+            return MachineStatus.platformsOf(workers);
+        }
+
+        @Override
+        public void close() {
+            if (forward != null) {
+                forward.close();
+            }
         }
     }
 

@@ -237,8 +237,10 @@ final class Startup {
         }
     }
 
+    /** The caller's forward is not remembered: it lives only as long as the caller, unlike a keeper's. */
     private Machine.Started attach(MachineRecord record, GuestDaemon daemon) {
-        store.write(record);
+        MachineRecord remembered = store.read(machine.name()).orElseThrow();
+        store.write(remembered.forwarding(remembered.endpoints(), record.guestSocket(), record.sshConfig()));
         deadline.phase("opening " + describe(record.endpoints()));
         Forward forward = ForwardProcess.open(host, record, null);
         try {
