@@ -16,7 +16,7 @@ public final class GuestDaemon {
      * Prints the first buildkitd socket found: the rootless ones under the runtime folder first, then the system one.
      * A constant script: nothing from the user is ever part of it.
      */
-    static final String FIND_SOCKET = String.join("\n",
+    public static final String FIND_SOCKET = String.join("\n",
             "run=\"${XDG_RUNTIME_DIR:-/run/user/$(id -u)}\"",
             "for s in \"$run\"/buildkit-*/buildkitd.sock \"$run\"/buildkit/buildkitd.sock /run/buildkit/buildkitd.sock; do",
             "  if [ -S \"$s\" ]; then echo \"$s\"; exit 0; fi",
@@ -27,7 +27,7 @@ public final class GuestDaemon {
      * The last lines of buildkitd's log: the journal of Lima's user service, else the log file that the toolkit's
      * own way of starting buildkitd writes.
      */
-    static final String LOG_TAIL = String.join("\n",
+    public static final String LOG_TAIL = String.join("\n",
             "if command -v journalctl >/dev/null 2>&1 && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
             "  exec journalctl --user --no-pager -n 20 -u default-buildkit.service",
             "fi",
