@@ -2,6 +2,8 @@ package fast;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -47,6 +49,18 @@ class CliTest {
         assertThat(start.code()).isEqualTo(3);
         assertThat(start.err()).contains("limactl was not found on PATH", "brew install lima");
         assertThat(home.resolve(".buildkit-machine")).doesNotExist();
+    }
+
+    @Test
+    void aMissingSshIsReportedWithHowToInstallIt() throws IOException {
+        Path bin = Files.createDirectories(home.resolve("bin"));
+        Files.writeString(bin.resolve("limactl"), "#!/bin/sh\nexit 99\n");
+        bin.resolve("limactl").toFile().setExecutable(true);
+
+        Run start = run("start");
+
+        assertThat(start.code()).isEqualTo(3);
+        assertThat(start.err()).contains("ssh was not found on PATH", "openssh-client");
     }
 
     @Test
