@@ -20,6 +20,7 @@
 //SOURCES lib/buildkitmachine/cli/EnvCommand.java
 //SOURCES lib/buildkitmachine/cli/ListCommand.java
 //SOURCES lib/buildkitmachine/cli/MachineCommand.java
+//SOURCES lib/buildkitmachine/cli/MachineName.java
 //SOURCES lib/buildkitmachine/cli/SshCommand.java
 //SOURCES lib/buildkitmachine/cli/StartCommand.java
 //SOURCES lib/buildkitmachine/cli/StatusCommand.java

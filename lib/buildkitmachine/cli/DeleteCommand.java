@@ -2,24 +2,23 @@ package buildkitmachine.cli;
 
 import buildkitmachine.machine.Machine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "delete",
         description = {"Delete the machine: its endpoints, its state, and the Lima instance if buildkit-machine "
                 + "created it.", "A Lima instance the tool did not create is never deleted."},
         footer = {"", "Example:", "  buildkit-machine delete buildkitd --force"})
 final class DeleteCommand extends MachineCommand {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", defaultValue = Machine.DEFAULT_NAME,
-            description = "The machine; default: ${DEFAULT-VALUE}.")
-    String name;
+    @Mixin
+    MachineName name;
 
     @Option(names = {"-f", "--force"}, description = "Delete it even while it runs.")
     boolean force;
 
     @Override
     public Integer call() {
-        Machine machine = machine(name);
+        Machine machine = machine(name.value);
         machine.delete(force);
         host().log().progress("deleted " + machine.name());
         return 0;

@@ -6,29 +6,28 @@ import buildkitmachine.machine.Machine;
 import buildkitmachine.machine.MachineRecord;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "env", description = "Print the line that points buildctl at the machine, for eval.",
         footer = {"", "Example:", "  eval \"$(buildkit-machine env)\" && buildctl debug workers"})
 final class EnvCommand extends MachineCommand {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", defaultValue = Machine.DEFAULT_NAME,
-            description = "The machine; default: ${DEFAULT-VALUE}.")
-    String name;
+    @Mixin
+    MachineName name;
 
     @Option(names = "--json", description = "Print {\"BUILDKIT_HOST\": …} instead.")
     boolean json;
 
     @Override
     public Integer call() {
-        Machine machine = machine(name);
+        Machine machine = machine(name.value);
         MachineRecord record = machine.record()
                 .filter(r -> !r.endpoints().isEmpty())
-                .orElseThrow(() -> MachineException.state("machine " + name + " has no endpoint; start it with"
-                        + " 'buildkit-machine start " + name + "'"));
+                .orElseThrow(() -> MachineException.state("machine " + name.value + " has no endpoint; start it with"
+                        + " 'buildkit-machine start " + name.value + "'"));
         if (machine.supervisor().running().isEmpty()) {
-            throw MachineException.state("the endpoints of " + name + " are closed; open them with"
-                    + " 'buildkit-machine start " + name + "'");
+            throw MachineException.state("the endpoints of " + name.value + " are closed; open them with"
+                    + " 'buildkit-machine start " + name.value + "'");
         }
         String buildkitHost = record.endpoints().get(0).buildkitHost();
         if (json) {

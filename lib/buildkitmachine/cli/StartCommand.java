@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "start",
         description = {"Create the machine if needed, start it, and offer its buildkitd on the host.",
@@ -29,9 +29,8 @@ final class StartCommand extends MachineCommand {
     private static final List<String> ARCHES = List.of("x86_64", "aarch64", "armv7l", "riscv64", "ppc64le", "s390x");
     private static final List<String> VM_TYPES = List.of("qemu", "vz", "krunkit", "wsl2");
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", defaultValue = Machine.DEFAULT_NAME,
-            description = "The machine (and Lima instance) name; default: ${DEFAULT-VALUE}.")
-    String name;
+    @Mixin
+    MachineName name;
 
     @Option(names = "--unix", paramLabel = "PATH", description = "Offer buildkitd as a unix socket at PATH.")
     String unix;
@@ -73,7 +72,7 @@ final class StartCommand extends MachineCommand {
 
     @Override
     public Integer call() throws InterruptedException {
-        Machine machine = machine(name);
+        Machine machine = machine(name.value);
         StartOptions options = new StartOptions(endpoints(), resources(), template(), Durations.parse(timeout));
         if (foreground) {
             return runAttached(machine, options);

@@ -5,27 +5,26 @@ import buildkitmachine.machine.Machine;
 import buildkitmachine.machine.MachineStatus;
 import java.io.PrintWriter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "status",
         description = "Show the machine's state, each endpoint, and whether buildkitd answers through it.",
         footer = {"", "Example:", "  buildkit-machine status buildkitd --json"})
 final class StatusCommand extends MachineCommand {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", defaultValue = Machine.DEFAULT_NAME,
-            description = "The machine; default: ${DEFAULT-VALUE}.")
-    String name;
+    @Mixin
+    MachineName name;
 
     @Option(names = "--json", description = "Print the status as JSON.")
     boolean json;
 
     @Override
     public Integer call() {
-        Machine machine = machine(name);
+        Machine machine = machine(name.value);
         MachineStatus status = machine.status();
         if (status.forward() == null && "NotCreated".equals(status.state())) {
-            throw MachineException.state("there is no machine named " + name
-                    + "; create it with 'buildkit-machine start " + name + "'");
+            throw MachineException.state("there is no machine named " + name.value
+                    + "; create it with 'buildkit-machine start " + name.value + "'");
         }
         if (json) {
             printJson(status);
