@@ -38,13 +38,15 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
 
 /**
- * A test double for buildkitd that follows its gRPC contract for Control/ListWorkers only.
+ * A test double for buildkitd that follows its gRPC contract for the unary Control/ListWorkers and Control/Info only.
  *
  * <p>Run it as {@code java FakeBuildkitd.java --addr unix:///path/buildkitd.sock} (or {@code tcp://HOST:PORT}; port 0
  * picks a free port, printed in the "listening" line). It speaks HTTP/2 (prior knowledge, or TLS with ALPN h2) with
- * its own HPACK, answers ListWorkers with one worker "fake", and gives every other method gRPC UNIMPLEMENTED.
+ * its own HPACK, answers ListWorkers with one worker "fake", Info with BuildKit version v0.0.0-fake (docker buildx
+ * inspect and ls show it; buildx's bootstrap waits for Info), and gives every other method gRPC UNIMPLEMENTED.
  * Options: --delay-ms N (listen only after N ms), --platforms os/arch[/variant],... (default: linux/host arch),
  * --log FILE (one line per request), --fail-list-workers (answer ListWorkers with UNAVAILABLE),
+ * --no-info (answer Info with UNIMPLEMENTED, as buildkitd before v0.11 did),
  * --header-fragment N (split header blocks into N-byte HEADERS/CONTINUATION frames),
  * --tls-keystore FILE [--tls-password P] (PKCS#12, password "changeit" by default), --version.
  */
@@ -52,17 +54,20 @@ public final class FakeBuildkitd {
     static final String VERSION = "v0.0.0-fake";
     static final String SERVICE = "moby.buildkit.v1.Control";
     static final String LIST_WORKERS = "/" + SERVICE + "/ListWorkers";
+    static final String INFO = "/" + SERVICE + "/Info";
     static final String FAILURE_MESSAGE = "fake buildkitd: ListWorkers failing on purpose (100% as asked)";
 
     final List<String> platforms;
     final Path log;
     final boolean failListWorkers;
+    final boolean info;
     final int headerFragment;
 
-    FakeBuildkitd(List<String> platforms, Path log, boolean failListWorkers, int headerFragment) {
+    FakeBuildkitd(List<String> platforms, Path log, boolean failListWorkers, boolean info, int headerFragment) {
         this.platforms = platforms;
         this.log = log;
         this.failListWorkers = failListWorkers;
+        this.info = info;
         this.headerFragment = headerFragment;
     }
 
@@ -80,6 +85,7 @@ public final class FakeBuildkitd {
             List.of(options.getOrDefault("--platforms", "linux/" + goArch()).split(",")),
             options.containsKey("--log") ? Path.of(options.get("--log")) : null,
             options.containsKey("--fail-list-workers"),
+            !options.containsKey("--no-info"),
             Integer.parseInt(options.getOrDefault("--header-fragment", "16384")));
         Listener listener = addr.startsWith("unix://")
             ? Listener.unix(Path.of(addr.substring("unix://".length())), delay(options))
@@ -94,7 +100,7 @@ public final class FakeBuildkitd {
     }
 
     static Map<String, String> parse(String[] args) {
-        List<String> flags = List.of("--version", "--fail-list-workers");
+        List<String> flags = List.of("--version", "--fail-list-workers", "--no-info");
         List<String> valued = List.of("--addr", "--delay-ms", "--platforms", "--log", "--header-fragment",
             "--tls-keystore", "--tls-password");
         Map<String, String> options = new HashMap<>();
@@ -117,7 +123,8 @@ public final class FakeBuildkitd {
     static IllegalArgumentException usage(String problem) {
         return new IllegalArgumentException(problem + "; usage: java FakeBuildkitd.java"
             + " --addr unix:///PATH|tcp://HOST:PORT"
-            + " [--delay-ms N] [--platforms os/arch,...] [--log FILE] [--fail-list-workers] [--header-fragment N]"
+            + " [--delay-ms N] [--platforms os/arch,...] [--log FILE] [--fail-list-workers] [--no-info]"
+            + " [--header-fragment N]"
             + " [--tls-keystore FILE.p12 [--tls-password P]] [--version]");
     }
 
@@ -153,6 +160,14 @@ public final class FakeBuildkitd {
         }
     }
 
+    /** The message answering a unary method, or null for UNIMPLEMENTED. */
+    byte[] unaryResponse(String path) {
+        if (path.equals(LIST_WORKERS)) {
+            return listWorkersResponse();
+        }
+        return path.equals(INFO) && info ? infoResponse() : null;
+    }
+
     /** ListWorkersResponse { repeated WorkerRecord record = 1 }, shaped like a real daemon's answer. */
     byte[] listWorkersResponse() {
         Proto worker = new Proto().string(1, "fake")
@@ -164,8 +179,18 @@ public final class FakeBuildkitd {
         }
         // GCPolicy and BuildkitVersion as a real daemon sends them, so clients must skip fields they don't use.
         worker.message(4, new Proto().varint(1, 1).varint(2, 172_800_000_000_000L).string(4, "type==source.local"));
-        worker.message(5, new Proto().string(1, "github.com/moby/buildkit").string(2, VERSION).string(3, "fake"));
+        worker.message(5, buildkitVersion());
         return new Proto().message(1, worker).bytes();
+    }
+
+    /** InfoResponse { BuildkitVersion buildkitVersion = 1 }: buildx takes a node's version from Info, not workers. */
+    byte[] infoResponse() {
+        return new Proto().message(1, buildkitVersion()).bytes();
+    }
+
+    /** BuildkitVersion { package = 1, version = 2, revision = 3 } (api/types/worker.proto). */
+    static Proto buildkitVersion() {
+        return new Proto().string(1, "github.com/moby/buildkit").string(2, VERSION).string(3, "fake");
     }
 
     /** A minimal protobuf writer. */
@@ -448,16 +473,22 @@ public final class FakeBuildkitd {
             fake.log(method + " " + path);
             if (!method.equals("POST") || !s.headers.getOrDefault("content-type", "").startsWith("application/grpc")) {
                 headers(stream, true, ":status", "415", "content-type", "text/plain");
-            } else if (!path.equals(LIST_WORKERS)) {
-                trailersOnly(stream, 12, unimplemented(path));
-            } else if (fake.failListWorkers) {
+            } else if (path.equals(LIST_WORKERS) && fake.failListWorkers) {
                 trailersOnly(stream, 14, FAILURE_MESSAGE);
             } else {
-                headers(stream, false, ":status", "200", "content-type", "application/grpc");
-                byte[] message = fake.listWorkersResponse();
-                frame(DATA, 0, stream, concat(new byte[] {0}, concat(u32(message.length), message)));
-                headers(stream, true, "grpc-status", "0", "grpc-message", "");
+                answer(stream, path, fake.unaryResponse(path));
             }
+        }
+
+        /** One length-prefixed, uncompressed message between headers and OK trailers; no message is UNIMPLEMENTED. */
+        void answer(int stream, String path, byte[] message) throws IOException {
+            if (message == null) {
+                trailersOnly(stream, 12, unimplemented(path));
+                return;
+            }
+            headers(stream, false, ":status", "200", "content-type", "application/grpc");
+            frame(DATA, 0, stream, concat(new byte[] {0}, concat(u32(message.length), message)));
+            headers(stream, true, "grpc-status", "0", "grpc-message", "");
         }
 
         /** The messages grpc-go gives for unknown services and methods. */

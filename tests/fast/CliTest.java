@@ -44,10 +44,20 @@ class CliTest {
 
     @Test
     void aMissingLimactlIsReportedWithHowToInstallIt() {
-        Run start = run("start");
+        Run start = run("start", "--driver", "lima");
 
         assertThat(start.code()).isEqualTo(3);
         assertThat(start.err()).contains("limactl was not found on PATH", "brew install lima");
+        assertThat(home.resolve(".buildkit-machine")).doesNotExist();
+    }
+
+    @Test
+    void withNeitherBuildkitNorLimaTheErrorNamesBothWays() {
+        Run start = run("start");
+
+        assertThat(start.code()).isEqualTo(3);
+        assertThat(start.err()).contains("neither BuildKit nor Lima", "--driver local", "--driver lima");
+        assertThat(start.err().lines()).hasSize(1);
         assertThat(home.resolve(".buildkit-machine")).doesNotExist();
     }
 
@@ -57,7 +67,7 @@ class CliTest {
         Files.writeString(bin.resolve("limactl"), "#!/bin/sh\nexit 99\n");
         bin.resolve("limactl").toFile().setExecutable(true);
 
-        Run start = run("start");
+        Run start = run("start", "--driver", "lima");
 
         assertThat(start.code()).isEqualTo(3);
         assertThat(start.err()).contains("ssh was not found on PATH", "openssh-client");
@@ -93,8 +103,8 @@ class CliTest {
         Run list = run("list");
 
         assertThat(list.code()).isZero();
-        assertThat(list.out().lines()).containsExactly(
-                String.format("%-20s %-8s %-11s %s", "NAME", "DRIVER", "STATE", "ENDPOINTS"));
+        assertThat(list.out().lines().toList()).hasSize(1);
+        assertThat(list.out()).contains("NAME", "DRIVER", "STATE", "ENDPOINTS", "PLATFORMS");
         assertThat(run("list", "--json").out()).isEmpty();
     }
 }

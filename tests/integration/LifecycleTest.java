@@ -33,6 +33,8 @@ import support.TestSshd;
  */
 class LifecycleTest {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** Without /usr/local: a BuildKit installed there would make the local driver the default. */
+    static final String SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
 
     TestSshd sshd;
     LimaDouble lima;
@@ -45,6 +47,7 @@ class LifecycleTest {
         lima = new LimaDouble(sshd, GuestBoot.fakeBuildkitd(sshd, ""));
         work = Files.createTempDirectory(Path.of("/tmp"), "bkmw");
         Map<String, String> env = new HashMap<>(lima.env());
+        env.put("PATH", LimaDouble.doublesDir() + ":" + SYSTEM_PATH);
         env.put("HOME", work.toString());
         env.put("BUILDKIT_MACHINE_HOME", work.resolve("state").toString());
         cli = new CliRunner(env, work);
@@ -212,7 +215,7 @@ class LifecycleTest {
 
         assertThat(start.code()).as(start.toString()).isEqualTo(5);
         assertThat(start.err()).contains("while waiting for buildkitd to answer", "gRPC status 14",
-                "buildkitd's log in the guest ends with");
+                "buildkitd's log ends with");
         assertThat(socket).doesNotExist();
         assertThat(cli.run("status", "bk-mute", "--json").out()).contains("\"running\":false");
     }

@@ -38,6 +38,7 @@ class SmokeTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "bkms");
         env = new HashMap<>(System.getenv());
         env.putAll(lima.env());
+        env.put("PATH", LimaDouble.doublesDir() + ":" + LifecycleTest.SYSTEM_PATH);
         env.put("BUILDKIT_MACHINE_HOME", work.resolve("state").toString());
     }
 

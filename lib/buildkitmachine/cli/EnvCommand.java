@@ -25,7 +25,7 @@ final class EnvCommand extends MachineCommand {
                 .filter(r -> !r.endpoints().isEmpty())
                 .orElseThrow(() -> MachineException.state("machine " + name.value + " has no endpoint; start it with"
                         + " 'buildkit-machine start " + name.value + "'"));
-        if (machine.supervisor().running().isEmpty()) {
+        if (!machine.endpointsOpen()) {
             throw MachineException.state("the endpoints of " + name.value + " are closed; open them with"
                     + " 'buildkit-machine start " + name.value + "'");
         }

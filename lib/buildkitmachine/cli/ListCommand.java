@@ -3,6 +3,7 @@ package buildkitmachine.cli;
 import buildkitmachine.lima.LimaInstance;
 import buildkitmachine.lima.Limactl;
 import buildkitmachine.machine.Endpoint;
+import buildkitmachine.machine.Machine;
 import buildkitmachine.machine.MachineRecord;
 import buildkitmachine.machine.MachineStore;
 import java.util.LinkedHashMap;
@@ -13,30 +14,43 @@ import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "list", aliases = "ls", description = "List the machines with their state and endpoints.",
+@Command(name = "list", aliases = "ls",
+        description = {"List the machines with their driver, state, endpoints and platforms.",
+            "Lima machines show the VM's state; local and ssh machines show whether their endpoints are open."},
         footer = {"", "Example:", "  buildkit-machine list --json"})
 final class ListCommand extends MachineCommand {
+    private static final String ROW = "%-20s %-6s %-11s %-40s %s%n";
+
     @Option(names = "--json", description = "Print one JSON object per machine, one per line.")
     boolean json;
 
     @Override
     public Integer call() {
         MachineStore store = new MachineStore(host().stateHome());
-        List<String> names = store.names();
-        Map<String, LimaInstance> instances = names.isEmpty() ? Map.of() : new Limactl(host()).list().stream()
-                .collect(Collectors.toMap(LimaInstance::name, Function.identity(), (a, b) -> a));
+        List<MachineRecord> records = store.names().stream().flatMap(n -> store.read(n).stream()).toList();
+        Map<String, LimaInstance> instances = records.stream().anyMatch(r -> "lima".equals(r.driver()))
+                ? new Limactl(host()).list().stream()
+                        .collect(Collectors.toMap(LimaInstance::name, Function.identity(), (a, b) -> a))
+                : Map.of();
         if (!json) {
-            out().printf("%-20s %-8s %-11s %s%n", "NAME", "DRIVER", "STATE", "ENDPOINTS");
+            out().printf(ROW, "NAME", "DRIVER", "STATE", "ENDPOINTS", "PLATFORMS");
         }
-        for (String name : names) {
-            store.read(name).ifPresent(record -> print(record, instances.get(name)));
+        for (MachineRecord record : records) {
+            print(record, state(record, instances));
         }
         out().flush();
         return 0;
     }
 
-    private void print(MachineRecord record, LimaInstance instance) {
-        String state = instance == null ? "NotCreated" : instance.status();
+    private String state(MachineRecord record, Map<String, LimaInstance> instances) {
+        if ("lima".equals(record.driver())) {
+            LimaInstance instance = instances.get(record.name());
+            return instance == null ? "NotCreated" : instance.status();
+        }
+        return Machine.named(host(), record.name()).endpointsOpen() ? "Running" : "Stopped";
+    }
+
+    private void print(MachineRecord record, String state) {
         List<String> endpoints = record.endpoints().stream().map(Endpoint::buildkitHost).toList();
         if (json) {
             Map<String, Object> row = new LinkedHashMap<>();
@@ -44,9 +58,14 @@ final class ListCommand extends MachineCommand {
             row.put("driver", record.driver());
             row.put("state", state);
             row.put("endpoints", endpoints);
+            row.put("platforms", record.platforms());
+            if (record.remote() != null) {
+                row.put("host", record.remote().display());
+            }
             printJson(row);
         } else {
-            out().printf("%-20s %-8s %-11s %s%n", record.name(), record.driver(), state, String.join(" ", endpoints));
+            out().printf(ROW, record.name(), record.driver(), state, String.join(" ", endpoints),
+                    String.join(",", record.platforms()));
         }
     }
 }

@@ -1,7 +1,6 @@
 package buildkitmachine.cli;
 
 import buildkitmachine.MachineException;
-import buildkitmachine.lima.LimaInstance;
 import buildkitmachine.machine.Machine;
 import buildkitmachine.ssh.Ssh;
 import java.util.List;
@@ -27,9 +26,6 @@ final class SshCommand extends MachineCommand {
                     + "'buildkit-machine ssh buildkit -- uname -a'");
         }
         Machine machine = machine(beforeCommand.isEmpty() ? Machine.DEFAULT_NAME : beforeCommand.get(0));
-        LimaInstance instance = machine.instance().filter(LimaInstance::running).orElseThrow(() ->
-                MachineException.state("machine " + machine.name() + " is not running; start it with "
-                        + "'buildkit-machine start " + machine.name() + "'"));
-        return new Ssh(host()).interactive(machine.sshTarget(instance), command, out(), err());
+        return new Ssh(host()).interactive(machine.shellTarget(), command, out(), err());
     }
 }

@@ -5,6 +5,7 @@ import buildkitmachine.lima.LimaResources;
 import buildkitmachine.lima.Template;
 import buildkitmachine.machine.Endpoint;
 import buildkitmachine.machine.Machine;
+import buildkitmachine.machine.RemoteHost;
 import buildkitmachine.machine.StartOptions;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +25,8 @@ import picocli.CommandLine.Option;
         footer = {"", "Examples:",
             "  buildkit-machine start --unix ./buildkitd.sock",
             "  buildkit-machine start buildkitd --tcp 9999",
+            "  buildkit-machine start here --driver local --unix /tmp/bk.sock",
+            "  buildkit-machine start arm --host builder@arm-box --start-daemon",
             "  eval \"$(buildkit-machine start -q)\" && buildctl debug workers"})
 final class StartCommand extends MachineCommand {
     private static final List<String> ARCHES = List.of("x86_64", "aarch64", "armv7l", "riscv64", "ppc64le", "s390x");
@@ -63,6 +66,26 @@ final class StartCommand extends MachineCommand {
             description = "How long the whole start may take, e.g. 90s, 10m; default: ${DEFAULT-VALUE}.")
     String timeout;
 
+    @Option(names = "--driver", paramLabel = "DRIVER", completionCandidates = Drivers.class,
+            description = "Where buildkitd runs: ${COMPLETION-CANDIDATES}; remembered per machine. Default: lima on"
+                    + " macOS; on Linux local when buildkitd and rootlesskit are installed, else lima.")
+    String driver;
+
+    @Option(names = "--host", paramLabel = "[USER@]HOST[:PORT]",
+            description = "The build host of the ssh driver (implies --driver ssh).")
+    String remote;
+
+    @Option(names = "--identity", paramLabel = "FILE", description = "The ssh driver's private key file.")
+    Path identity;
+
+    @Option(names = "--known-hosts", paramLabel = "FILE",
+            description = "A known_hosts file to check the build host's key against, instead of yours.")
+    Path knownHosts;
+
+    @Option(names = "--start-daemon",
+            description = "With the ssh driver, start a rootless buildkitd on the host when none answers there.")
+    boolean startDaemon;
+
     @Option(names = "--foreground",
             description = "Stay attached; on Ctrl-C close the endpoint and stop the machine.")
     boolean foreground;
@@ -73,7 +96,15 @@ final class StartCommand extends MachineCommand {
     @Override
     public Integer call() throws InterruptedException {
         Machine machine = machine(name.value);
-        StartOptions options = new StartOptions(endpoints(), resources(), template(), Durations.parse(timeout));
+        StartOptions options = new StartOptions(endpoints(), resources(), template(), Durations.parse(timeout),
+                driver, null, false);
+        if (remote != null) {
+            Path folder = parent.cli.workingFolder();
+            options = options.onHost(RemoteHost.parse(remote, resolve(folder, identity), resolve(folder, knownHosts)),
+                    startDaemon).withDriver(driver == null ? "ssh" : driver);
+        } else if (startDaemon || identity != null || knownHosts != null) {
+            throw MachineException.usage("--identity, --known-hosts and --start-daemon need --host");
+        }
         if (foreground) {
             return runAttached(machine, options);
         }
@@ -90,6 +121,10 @@ final class StartCommand extends MachineCommand {
             endpoints.add(Endpoint.parseTcp(tcp));
         }
         return endpoints;
+    }
+
+    private static Path resolve(Path folder, Path file) {
+        return file == null ? null : folder.resolve(file);
     }
 
     private LimaResources resources() {
@@ -154,6 +189,12 @@ final class StartCommand extends MachineCommand {
     static final class Arches extends ArrayList<String> {
         Arches() {
             super(ARCHES);
+        }
+    }
+
+    static final class Drivers extends ArrayList<String> {
+        Drivers() {
+            super(List.of("lima", "local", "ssh"));
         }
     }
 

@@ -22,7 +22,7 @@ final class StatusCommand extends MachineCommand {
     public Integer call() {
         Machine machine = machine(name.value);
         MachineStatus status = machine.status();
-        if (status.forward() == null && "NotCreated".equals(status.state())) {
+        if (status.forward() == null && status.daemon() == null && "NotCreated".equals(status.state())) {
             throw MachineException.state("there is no machine named " + name.value
                     + "; create it with 'buildkit-machine start " + name.value + "'");
         }
@@ -34,16 +34,25 @@ final class StatusCommand extends MachineCommand {
         return 0;
     }
 
+    private static String running(MachineStatus.Keeper keeper) {
+        return keeper.running() ? "running (pid " + keeper.pid() + ")" : "not running";
+    }
+
     private static void print(MachineStatus status, PrintWriter out) {
         out.printf("%-10s %s%n", "name", status.name());
         out.printf("%-10s %s%n", "driver", status.driver());
         out.printf("%-10s %s%n", "state", status.state());
+        if (status.remote() != null) {
+            out.printf("%-10s %s%n", "host", status.remote());
+        }
         if (status.forward() != null) {
             MachineStatus.Keeper keeper = status.forward();
             String restarts = keeper.restarts() == null ? "" : ", forward re-made " + keeper.restarts() + " times";
             String last = keeper.lastError() == null ? "" : ", last end: " + keeper.lastError();
-            out.printf("%-10s %s%n", "forward", (keeper.running() ? "running (pid " + keeper.pid() + ")"
-                    : "not running") + restarts + last);
+            out.printf("%-10s %s%n", "forward", running(keeper) + restarts + last);
+        }
+        if (status.daemon() != null) {
+            out.printf("%-10s %s%n", "buildkitd", running(status.daemon()));
         }
         for (MachineStatus.EndpointStatus endpoint : status.endpoints()) {
             String health = endpoint.answers()

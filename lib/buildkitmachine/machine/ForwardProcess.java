@@ -27,11 +27,11 @@ public final class ForwardProcess {
         String name = folder.getFileName().toString();
         MachineRecord record = store.read(name)
                 .orElseThrow(() -> MachineException.state("no machine.json in " + folder));
-        Forward forward = open(host, record, folder.resolve(Supervisor.STATE_FILE));
+        Forward forward = open(host, record, new Supervisor(host, folder, Supervisor.FORWARD).stateFile());
         CountDownLatch closed = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             forward.close();
-            Supervisor.forgetPid(folder, ProcessHandle.current().pid());
+            Supervisor.forgetPid(Supervisor.forwardPidFile(folder), ProcessHandle.current().pid());
             closed.countDown();
         }));
         log.progress("forwarding " + record.endpoints().stream().map(Endpoint::buildkitHost).toList()
@@ -41,7 +41,7 @@ public final class ForwardProcess {
 
     /** Opens the forward that a machine record describes. */
     static Forward open(Host host, MachineRecord record, Path stateFile) {
-        SshTarget target = SshTarget.fromConfig(Path.of(record.sshConfig()));
+        SshTarget target = SshTarget.fromArgs(record.ssh());
         List<String> forwards = record.endpoints().stream().map(e -> e.sshForward(record.guestSocket())).toList();
         List<String> command = new Ssh(host).forwardCommand(target, forwards);
         return Forward.open(command, host.env(), record.endpoints(), stateFile, host.log());

@@ -2,11 +2,8 @@ package buildkitmachine.machine;
 
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
-import buildkitmachine.buildkit.GuestDaemon;
 import buildkitmachine.buildkit.Worker;
-import buildkitmachine.lima.LimaInstance;
 import buildkitmachine.lima.Limactl;
-import buildkitmachine.lima.Template;
 import buildkitmachine.ssh.Ssh;
 import buildkitmachine.ssh.SshTarget;
 import java.nio.file.Path;
@@ -15,31 +12,28 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A named machine: a Lima instance running buildkitd, and the endpoints that offer it on the host. This is the
- * library's front door; each method is one step a user's script may take on its own.
+ * A named machine: a buildkitd (in a Lima VM, on this host, or on a build host over SSH) and the endpoints that
+ * offer it on this host. This is the library's front door; each method is one step a user's script may take.
  */
 public final class Machine {
     /** The name used when none is given; never Lima's {@code default}, which is often the user's everyday VM. */
     public static final String DEFAULT_NAME = "buildkit";
     private static final int LONGEST_NAME = 76;
-    private static final Duration STOP_TIME = Duration.ofMinutes(5);
     private static final Duration KEEPER_GRACE = Duration.ofSeconds(5);
 
     private final Host host;
     private final String name;
     private final MachineStore store;
-    private final Limactl limactl;
     private final Ssh ssh;
 
     private Machine(Host host, String name) {
         this.host = host;
         this.name = name;
         this.store = new MachineStore(host.stateHome());
-        this.limactl = new Limactl(host);
         this.ssh = new Ssh(host);
     }
 
-    /** The machine of that name; the name must follow Lima's rules, since it names the Lima instance too. */
+    /** The machine of that name; the name must follow Lima's rules, since it may name a Lima instance too. */
     public static Machine named(Host host, String name) {
         checkName(name);
         return new Machine(host, name);
@@ -52,16 +46,13 @@ public final class Machine {
         }
         if (name.length() > LONGEST_NAME || !name.matches(Limactl.NAME_RULE)
                 || name.endsWith(".yaml") || name.endsWith(".yml")) {
-            throw MachineException.usage("'" + printable(name) + "' is not a valid machine name: use at most "
-                    + LONGEST_NAME + " letters and digits, joined singly by '.', '_' or '-', e.g. 'buildkit-arm'");
+            throw MachineException.usage("'" + name.replaceAll("\\p{Cntrl}", "?") + "' is not a valid machine name:"
+                    + " use at most " + LONGEST_NAME + " letters and digits, joined singly by '.', '_' or '-',"
+                    + " e.g. 'buildkit-arm'");
         }
     }
 
-    private static String printable(String text) {
-        return text.replaceAll("\\p{Cntrl}", "?");
-    }
-
-    /** The machine's name, which is also its Lima instance's name. */
+    /** The machine's name. */
     public String name() {
         return name;
     }
@@ -76,104 +67,105 @@ public final class Machine {
         return store.read(name);
     }
 
-    /** The Lima instance, if it exists. */
-    public Optional<LimaInstance> instance() {
-        return limactl.find(name);
+    /** How the machine runs: its remembered driver, else Lima (a Lima instance the toolkit has not seen yet). */
+    public String driverName() {
+        return record().map(MachineRecord::driver).orElse(Driver.LIMA);
     }
 
-    /** The detached process that keeps this machine's endpoints open. */
-    public Supervisor supervisor() {
-        return new Supervisor(host, folder());
+    Driver driver() {
+        return Driver.of(driverName(), this);
     }
 
-    /** The ssh target of a running instance. */
-    public SshTarget sshTarget(LimaInstance instance) {
-        return SshTarget.fromConfig(instance.sshConfig());
+    /** The detached process that keeps this machine's forwarded endpoints open. */
+    public Supervisor forwardKeeper() {
+        return new Supervisor(host, folder(), Supervisor.FORWARD);
     }
 
-    /** buildkitd in the instance's guest. */
-    public GuestDaemon daemon(LimaInstance instance) {
-        return new GuestDaemon(ssh, sshTarget(instance));
+    /** Whether buildkitd of the local driver runs. */
+    boolean localDaemonRuns() {
+        return new Supervisor(host, folder(), Supervisor.DAEMON).running().isPresent();
     }
 
-    /** Creates, starts and connects the machine, leaving a detached keeper to hold the endpoints open. */
+    /** Whether the endpoints are open: a forward keeper or (local driver) buildkitd itself runs. */
+    public boolean endpointsOpen() {
+        return forwardKeeper().running().isPresent() || localDaemonRuns();
+    }
+
+    /** Creates, starts and connects the machine, leaving a detached process to hold the endpoints open. */
     public Started start(StartOptions options) {
-        return new Startup(this, host, store, limactl, options).run(false);
+        return new Startup(this, options).run(false);
     }
 
     /**
-     * Creates, starts and connects the machine with a forward owned by the caller: closing the returned value's
-     * forward closes the endpoints. This is what {@code start --foreground} and scripts use.
+     * Creates, starts and connects the machine with endpoints owned by the caller: closing the returned value closes
+     * them. This is what {@code start --foreground} and scripts use.
      */
     public Started startAttached(StartOptions options) {
-        return new Startup(this, host, store, limactl, options).run(true);
+        return new Startup(this, options).run(true);
     }
 
-    /** Closes the endpoints and stops the VM. Nothing of the toolkit's keeps running, no socket file stays. */
+    /** Closes the endpoints and stops buildkitd (and the VM). Nothing of the toolkit's keeps running. */
     public void stop() {
-        closeEndpoints();
-        Optional<LimaInstance> instance = instance();
-        if (instance.isEmpty()) {
-            throw MachineException.state("there is no Lima instance named " + name
-                    + "; 'buildkit-machine list' shows the machines there are");
-        }
-        if (!instance.get().stopped()) {
-            host.log().progress("stopping the Lima instance " + name + "…");
-            limactl.stop(name, instance.get().broken(), STOP_TIME);
-        }
-    }
-
-    /** Ends the keeper and removes the socket files it made, leaving the VM as it is. */
-    public void closeEndpoints() {
-        Supervisor supervisor = supervisor();
-        supervisor.terminate(KEEPER_GRACE);
-        record().ifPresent(r -> r.endpoints().stream()
-                .filter(Endpoint.Unix.class::isInstance)
-                .forEach(e -> SocketFile.removeIfSocket(((Endpoint.Unix) e).path())));
-    }
-
-    /**
-     * Deletes the machine: its endpoints, its state and, when this toolkit created it, its Lima instance. A running
-     * instance needs {@code force}.
-     */
-    public void delete(boolean force) {
-        Optional<LimaInstance> instance = instance();
-        Optional<MachineRecord> record = record();
-        if (instance.isEmpty() && record.isEmpty()) {
+        if (record().isEmpty() && "NotCreated".equals(driver().state())) {
             throw MachineException.state("there is no machine named " + name
                     + "; 'buildkit-machine list' shows the machines there are");
         }
-        if (instance.isPresent() && !instance.get().stopped() && !force) {
-            throw MachineException.state("machine " + name + " is " + instance.get().status()
-                    + "; stop it first ('buildkit-machine stop " + name + "') or delete it with --force");
-        }
         closeEndpoints();
-        if (instance.isPresent()) {
-            deleteInstance(instance.get(), record.map(MachineRecord::createdInstance).orElse(false), force);
-        }
-        store.forget(name);
+        driver().stop();
     }
 
-    private void deleteInstance(LimaInstance instance, boolean ours, boolean force) {
-        if (!ours) {
-            host.log().warn("the Lima instance " + name + " was not created by buildkit-machine, so it is kept;"
-                    + " delete it with 'limactl delete " + name + "' if you no longer need it");
-            return;
+    /** Ends the keeper and removes the socket files it made, leaving buildkitd and the VM as they are. */
+    public void closeEndpoints() {
+        forwardKeeper().terminate(KEEPER_GRACE);
+        record().ifPresent(r -> removeSockets(r.endpoints()));
+    }
+
+    void removeSockets(List<Endpoint> endpoints) {
+        endpoints.stream().filter(Endpoint.Unix.class::isInstance)
+                .forEach(e -> SocketFile.removeIfSocket(((Endpoint.Unix) e).path()));
+    }
+
+    /**
+     * Deletes the machine: its endpoints, its state, the buildkitd it started and, when this toolkit created it,
+     * its Lima instance. A running machine needs {@code force}.
+     */
+    public void delete(boolean force) {
+        Driver driver = driver();
+        String state = driver.state();
+        if (record().isEmpty() && "NotCreated".equals(state)) {
+            throw MachineException.state("there is no machine named " + name
+                    + "; 'buildkit-machine list' shows the machines there are");
         }
-        host.log().progress("deleting the Lima instance " + name + "…");
-        limactl.delete(name, force || !instance.stopped(), STOP_TIME);
+        boolean running = "Running".equals(state) || "Broken".equals(state);
+        if (running && !force && !Driver.SSH.equals(driver.name())) {
+            throw MachineException.state("machine " + name + " is " + state + "; stop it first ('buildkit-machine"
+                    + " stop " + name + "') or delete it with --force");
+        }
+        closeEndpoints();
+        driver.delete(force);
+        store.forget(name);
     }
 
     /** The machine's state, each endpoint, and whether buildkitd answers through it. */
     public MachineStatus status() {
-        return MachineStatus.of(this, instance());
+        return MachineStatus.of(this, driver().state());
+    }
+
+    /** Where {@code ssh} takes the user: the VM, or the build host. */
+    public SshTarget shellTarget() {
+        return driver().shell();
+    }
+
+    /** Every platform the workers build, each once. */
+    static List<String> platformsOf(List<Worker> workers) {
+        return workers.stream().flatMap(w -> w.platforms().stream()).distinct().toList();
     }
 
     /**
-     * A started machine: where to reach it, what its daemon offers, and the forward when the caller owns it.
-     * Closing it closes a forward the caller owns; the VM keeps running until {@link #stop()}.
+     * A started machine: where to reach it and what its daemon offers. Closing it closes what the caller owns (the
+     * forward, or the local buildkitd of an attached start); a detached start owns nothing of the caller's.
      */
-    public record Started(String name, List<Endpoint> endpoints, List<Worker> workers, Forward forward)
+    public record Started(String name, List<Endpoint> endpoints, List<Worker> workers, AutoCloseable owned)
             implements AutoCloseable {
         /** The address for buildctl's {@code --addr} or {@code BUILDKIT_HOST}: the first endpoint's. */
         public String buildkitHost() {
@@ -182,13 +174,18 @@ public final class Machine {
 
         /** Every platform the daemon's workers build, e.g. linux/arm64. */
         public List<String> platforms() {
-            return MachineStatus.platformsOf(workers);
+            return platformsOf(workers);
         }
 
         @Override
         public void close() {
-            if (forward != null) {
-                forward.close();
+            if (owned == null) {
+                return;
+            }
+            try {
+                owned.close();
+            } catch (Exception e) {
+                throw MachineException.internal("cannot close the endpoints: " + e.getMessage(), e);
             }
         }
     }
@@ -201,7 +198,7 @@ public final class Machine {
         return ssh;
     }
 
-    Template bundledTemplate() {
-        return Template.bundled();
+    MachineStore store() {
+        return store;
     }
 }

@@ -1,7 +1,5 @@
 package buildkitmachine.machine;
 
-import buildkitmachine.buildkit.Worker;
-import buildkitmachine.lima.LimaInstance;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.io.IOException;
 import java.time.Duration;
@@ -15,18 +13,20 @@ import java.util.Optional;
  *
  * @param name the machine's name
  * @param driver how it runs
- * @param state Lima's status (Running, Stopped, Broken), or NotCreated
- * @param guestSocket buildkitd's socket in the guest, as last found
- * @param forward the keeper of the endpoints, when one was ever started
+ * @param state Running, Stopped, Broken (Lima), Unreachable (ssh), or NotCreated
+ * @param remote the build host of the ssh driver
+ * @param guestSocket buildkitd's socket at the far end of the forward, as last found
+ * @param forward the keeper of forwarded endpoints, when one was ever started
+ * @param daemon the local driver's buildkitd, which listens on the endpoints itself
  * @param endpoints each endpoint and whether the daemon answers through it
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record MachineStatus(String name, String driver, String state, String guestSocket, Keeper forward,
-        List<EndpointStatus> endpoints) {
+public record MachineStatus(String name, String driver, String state, String remote, String guestSocket,
+        Keeper forward, Keeper daemon, List<EndpointStatus> endpoints) {
     private static final Duration PROBE_TIME = Duration.ofSeconds(2);
 
     /**
-     * The keeper of a machine's endpoints.
+     * A process that keeps a machine's endpoints open: the forward keeper, or the local buildkitd.
      *
      * @param pid its process, when it runs
      * @param running whether it runs
@@ -49,9 +49,11 @@ public record MachineStatus(String name, String driver, String state, String gue
     public record EndpointStatus(String buildkitHost, boolean answers, String error, List<String> platforms) {
     }
 
-    static MachineStatus of(Machine machine, Optional<LimaInstance> instance) {
+    static MachineStatus of(Machine machine, String state) {
         Optional<MachineRecord> record = machine.record();
-        Supervisor supervisor = machine.supervisor();
+        boolean local = Driver.LOCAL.equals(machine.driverName());
+        Supervisor supervisor = local ? new Supervisor(machine.host(), machine.folder(), Supervisor.DAEMON)
+                : machine.forwardKeeper();
         Optional<ProcessHandle> keeper = supervisor.running();
         Optional<ForwardState> forward = supervisor.state();
         Keeper keeperStatus = record.isEmpty() ? null : new Keeper(keeper.map(ProcessHandle::pid).orElse(null),
@@ -61,17 +63,18 @@ public record MachineStatus(String name, String driver, String state, String gue
         for (Endpoint endpoint : record.map(MachineRecord::endpoints).orElse(List.of())) {
             endpoints.add(probe(endpoint, keeper.isPresent()));
         }
-        return new MachineStatus(machine.name(), record.map(MachineRecord::driver).orElse("lima"),
-                instance.map(LimaInstance::status).orElse("NotCreated"),
-                record.map(MachineRecord::guestSocket).orElse(null), keeperStatus, endpoints);
+        return new MachineStatus(machine.name(), machine.driverName(), state,
+                record.map(MachineRecord::remote).map(RemoteHost::display).orElse(null),
+                record.map(MachineRecord::guestSocket).orElse(null),
+                local ? null : keeperStatus, local ? keeperStatus : null, endpoints);
     }
 
     private static EndpointStatus probe(Endpoint endpoint, boolean keeperRuns) {
         if (!keeperRuns) {
-            return new EndpointStatus(endpoint.buildkitHost(), false, "closed: no forward keeper runs", null);
+            return new EndpointStatus(endpoint.buildkitHost(), false, "closed: nothing holds it open", null);
         }
         try {
-            List<String> platforms = platformsOf(endpoint.probe().listWorkers(PROBE_TIME));
+            List<String> platforms = Machine.platformsOf(endpoint.probe().listWorkers(PROBE_TIME));
             return new EndpointStatus(endpoint.buildkitHost(), true, null, platforms);
         } catch (IOException e) {
             return new EndpointStatus(endpoint.buildkitHost(), false, e.getMessage(), null);
@@ -81,10 +84,5 @@ public record MachineStatus(String name, String driver, String state, String gue
     /** Whether every endpoint answers. */
     public boolean healthy() {
         return "Running".equals(state) && !endpoints.isEmpty() && endpoints.stream().allMatch(EndpointStatus::answers);
-    }
-
-    /** Every platform the workers build, each once. */
-    static List<String> platformsOf(List<Worker> workers) {
-        return workers.stream().flatMap(w -> w.platforms().stream()).distinct().toList();
     }
 }

@@ -2,12 +2,9 @@ package buildkitmachine.machine;
 
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
-import buildkitmachine.buildkit.GuestDaemon;
 import buildkitmachine.buildkit.Worker;
-import buildkitmachine.lima.LimaInstance;
-import buildkitmachine.lima.Limactl;
+import buildkitmachine.lima.LimaResources;
 import buildkitmachine.lima.Template;
-import buildkitmachine.ssh.SshTarget;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -23,20 +20,16 @@ import java.util.Optional;
  * run in order under one deadline, and a timeout names the phase that did not finish.
  */
 final class Startup {
-    private static final long SOCKET_POLL_MS = 250;
-
     private final Machine machine;
     private final Host host;
     private final MachineStore store;
-    private final Limactl limactl;
     private final StartOptions options;
     private final Deadline deadline;
 
-    Startup(Machine machine, Host host, MachineStore store, Limactl limactl, StartOptions options) {
+    Startup(Machine machine, StartOptions options) {
         this.machine = machine;
-        this.host = host;
-        this.store = store;
-        this.limactl = limactl;
+        this.host = machine.host();
+        this.store = machine.store();
         this.options = options;
         this.deadline = new Deadline(options.timeout(), host.log());
     }
@@ -44,20 +37,53 @@ final class Startup {
     Machine.Started run(boolean attached) {
         Optional<MachineRecord> known = store.read(machine.name());
         List<Endpoint> endpoints = chooseEndpoints(known);
-        Supervisor supervisor = machine.supervisor();
-        checkEndpoints(endpoints, known, supervisor);
-        Template template = options.template() != null ? options.template() : machine.bundledTemplate();
-        limactl.program().require();
-        machine.ssh().program().require();
+        checkEndpoints(endpoints, known, machine.forwardKeeper());
+        String driverName = chooseDriver(known);
+        checkOptionsFit(driverName, known);
+        if (Driver.LIMA.equals(driverName) && options.template() == null) {
+            Template.bundled();
+        }
+        Driver driver = Driver.of(driverName, machine);
+        driver.requireTools();
         try (MachineStore.Lock lock = store.lock(machine.name(), this::sayBusy)) {
-            cleanStale(supervisor, known);
-            LimaInstance instance = ensureRunning(template, known);
-            SshTarget target = machine.sshTarget(instance);
-            GuestDaemon daemon = new GuestDaemon(machine.ssh(), target);
-            String guestSocket = awaitGuestSocket(daemon);
-            MachineRecord record = store.read(machine.name()).orElseThrow()
-                    .forwarding(endpoints, guestSocket, target.configFile().toString());
-            return attached ? attach(record, daemon) : detach(record, daemon, supervisor);
+            remember(known, driverName);
+            try {
+                return bringUp(driver, endpoints, attached);
+            } catch (RuntimeException e) {
+                forgetIfNew(known, driver);
+                throw e;
+            }
+        }
+    }
+
+    private String chooseDriver(Optional<MachineRecord> known) {
+        String asked = options.driver();
+        if (asked != null && !Driver.NAMES.contains(asked)) {
+            throw MachineException.usage("--driver '" + asked + "' is not one of " + String.join(", ", Driver.NAMES));
+        }
+        if (known.isPresent()) {
+            String kept = known.get().driver();
+            if (asked != null && !asked.equals(kept)) {
+                throw MachineException.usage("machine " + machine.name() + " uses the " + kept + " driver; delete it"
+                        + " first ('buildkit-machine delete " + machine.name() + "') or choose another name");
+            }
+            return kept;
+        }
+        return asked != null ? asked : Driver.defaultName(host);
+    }
+
+    private void checkOptionsFit(String driver, Optional<MachineRecord> known) {
+        boolean ssh = Driver.SSH.equals(driver);
+        if (!ssh && (options.remote() != null || options.startDaemon())) {
+            throw MachineException.usage("--host and --start-daemon are for the ssh driver; add --driver ssh");
+        }
+        if (ssh && options.remote() == null && known.map(MachineRecord::remote).isEmpty()) {
+            throw MachineException.usage("the ssh driver needs the build host: add --host [USER@]HOST[:PORT]");
+        }
+        boolean sized = !options.resources().equals(LimaResources.defaults()) || options.template() != null;
+        if (!Driver.LIMA.equals(driver) && sized) {
+            throw MachineException.usage("--cpus, --memory, --disk, --arch, --vm-type and --template size a Lima VM;"
+                    + " the " + driver + " driver has none");
         }
     }
 
@@ -76,8 +102,8 @@ final class Startup {
     }
 
     /** Refuses endpoints that cannot work, before anything is created or changed. */
-    private void checkEndpoints(List<Endpoint> endpoints, Optional<MachineRecord> known, Supervisor supervisor) {
-        boolean servedNow = known.isPresent() && supervisor.running().isPresent();
+    private void checkEndpoints(List<Endpoint> endpoints, Optional<MachineRecord> known, Supervisor keeper) {
+        boolean servedNow = known.isPresent() && (keeper.running().isPresent() || machine.localDaemonRuns());
         List<Endpoint> current = servedNow ? known.get().endpoints() : List.of();
         for (Endpoint endpoint : endpoints) {
             if (endpoint instanceof Endpoint.Unix unix) {
@@ -132,102 +158,128 @@ final class Startup {
         }
     }
 
-    /** A keeper killed with SIGKILL leaves its PID file and sockets behind; they are ours to clean. */
-    private void cleanStale(Supervisor supervisor, Optional<MachineRecord> known) {
-        if (!supervisor.stale()) {
+    /** Writes the record a new machine starts from; a keeper killed with SIGKILL leaves state that is ours to clean. */
+    private void remember(Optional<MachineRecord> known, String driverName) {
+        MachineRecord record = known.orElse(MachineRecord.fresh(machine.name(), driverName));
+        if (options.remote() != null) {
+            record = record.onRemote(options.remote(), record.startedDaemon());
+        }
+        store.write(record);
+        Supervisor keeper = machine.forwardKeeper();
+        if (keeper.stale()) {
+            host.log().progress("cleaning up after a forward keeper that is gone");
+            keeper.terminate(Duration.ZERO);
+            machine.removeSockets(record.endpoints());
+        }
+    }
+
+    /**
+     * A machine that did not exist before and failed to start leaves nothing behind, but for a Lima instance that
+     * was created: its record stays, so that 'delete' can remove it.
+     */
+    private void forgetIfNew(Optional<MachineRecord> known, Driver driver) {
+        if (known.isPresent()) {
             return;
         }
-        host.log().progress("cleaning up after a forward keeper that is gone");
-        supervisor.terminate(Duration.ZERO);
-        known.ifPresent(r -> r.endpoints().stream()
-                .filter(Endpoint.Unix.class::isInstance)
-                .forEach(e -> SocketFile.removeIfSocket(((Endpoint.Unix) e).path())));
+        if (Driver.LIMA.equals(driver.name())) {
+            if (!"NotCreated".equals(safeState(driver))) {
+                return;
+            }
+        } else {
+            try {
+                driver.stop();
+            } catch (MachineException ignored) {
+                // The start's own error is what the user needs to see.
+            }
+        }
+        store.forget(machine.name());
     }
 
-    private LimaInstance ensureRunning(Template template, Optional<MachineRecord> known) {
-        Optional<LimaInstance> instance = limactl.find(machine.name());
-        if (instance.isEmpty()) {
-            create(template);
-        } else if (known.isEmpty()) {
-            store.write(MachineRecord.fresh(machine.name(), false));
-        }
-        LimaInstance current = limactl.find(machine.name()).orElseThrow(() -> MachineException.toolFailed(
-                "limactl create reported success, but limactl list does not show " + machine.name()));
-        if (current.running()) {
-            host.log().progress("the Lima instance " + machine.name() + " is running");
-            return current;
-        }
-        if (current.broken()) {
-            host.log().progress("the Lima instance " + machine.name() + " is Broken; stopping it with -f first");
-            limactl.stop(machine.name(), true, deadline.remaining());
-        }
-        deadline.phase("starting the Lima instance " + machine.name());
-        limactl.start(machine.name(), deadline.remaining());
-        deadline.done("started the Lima instance " + machine.name());
-        return limactl.find(machine.name()).filter(LimaInstance::running).orElseThrow(() ->
-                MachineException.toolFailed("limactl start reported success, but " + machine.name() + " is not Running"));
-    }
-
-    private void create(Template template) {
-        template.minimumLimaVersion().ifPresent(limactl::requireAtLeast);
-        deadline.phase("creating the Lima instance " + machine.name() + " from " + template.source());
+    private static String safeState(Driver driver) {
         try {
-            limactl.create(machine.name(), template, options.resources(), deadline.remaining());
+            return driver.state();
         } catch (MachineException e) {
-            // Lima may leave a half-made instance behind; it is ours, so it goes.
-            limactl.find(machine.name()).ifPresent(i -> limactl.delete(machine.name(), true, deadline.remaining()));
-            throw e;
-        }
-        store.write(MachineRecord.fresh(machine.name(), true));
-        deadline.done("created the Lima instance " + machine.name());
-    }
-
-    private String awaitGuestSocket(GuestDaemon daemon) {
-        deadline.phase("finding buildkitd's socket in the guest");
-        while (true) {
-            Optional<String> socket = daemon.findSocket();
-            if (socket.isPresent()) {
-                deadline.done("buildkitd's socket is " + socket.get());
-                return socket.get();
-            }
-            if (deadline.expired()) {
-                throw deadline.timedOut("no buildkitd socket appeared in the guest; buildkitd's log ends with:\n"
-                        + daemon.logTail());
-            }
-            deadline.pause(SOCKET_POLL_MS);
+            return "Unknown";
         }
     }
 
-    private Machine.Started detach(MachineRecord record, GuestDaemon daemon, Supervisor supervisor) {
+    private Machine.Started bringUp(Driver driver, List<Endpoint> endpoints, boolean attached) {
+        Route route = driver.bringUp(options, deadline);
+        MachineRecord base = store.read(machine.name()).orElseThrow();
+        if (route instanceof Route.Forwarded forwarded) {
+            MachineRecord record = base.forwarding(endpoints, forwarded.socket(), forwarded.target().args());
+            return attached ? attach(record, driver) : detach(record, driver);
+        }
+        return runLocal(base.forwarding(endpoints, null, List.of()), (LocalDriver) driver, attached);
+    }
+
+    private Machine.Started detach(MachineRecord record, Driver driver) {
+        Supervisor keeper = machine.forwardKeeper();
         Optional<MachineRecord> before = store.read(machine.name());
-        boolean reuse = supervisor.running().isPresent() && before.equals(Optional.of(record));
+        boolean reuse = keeper.running().isPresent() && before.map(r -> r.building(List.of()))
+                .equals(Optional.of(record.building(List.of())));
         if (!reuse) {
-            supervisor.terminate(Duration.ofSeconds(5));
+            keeper.terminate(Duration.ofSeconds(5));
             store.write(record);
         }
         deadline.phase("opening " + describe(record.endpoints()));
         if (!reuse) {
-            supervisor.launch();
+            keeper.launchForwardKeeper();
         }
-        Thread cleanup = new Thread(() -> supervisor.terminate(Duration.ofSeconds(3)));
+        return awaitOrUndo(record, driver, reuse ? null : () -> keeper.terminate(Duration.ofSeconds(3)), null);
+    }
+
+    /** The caller's forward is not remembered: it lives only as long as the caller, unlike a keeper's. */
+    private Machine.Started attach(MachineRecord record, Driver driver) {
+        MachineRecord remembered = store.read(machine.name()).orElseThrow();
+        store.write(remembered.forwarding(remembered.endpoints(), record.guestSocket(), record.ssh()));
+        deadline.phase("opening " + describe(record.endpoints()));
+        Forward forward = ForwardProcess.open(host, record, null);
+        return awaitOrUndo(record, driver, forward::close, forward);
+    }
+
+    private Machine.Started runLocal(MachineRecord record, LocalDriver driver, boolean attached) {
+        Optional<MachineRecord> before = store.read(machine.name());
+        boolean reuse = !attached && driver.daemon().running().isPresent()
+                && before.map(MachineRecord::endpoints).equals(Optional.of(record.endpoints()));
+        store.write(record);
+        deadline.phase("starting buildkitd on " + describe(record.endpoints()));
         if (!reuse) {
-            Runtime.getRuntime().addShutdownHook(cleanup);
+            driver.launch(record.endpoints());
+        }
+        Runnable undo = () -> {
+            driver.stop();
+            machine.removeSockets(record.endpoints());
+        };
+        return awaitOrUndo(record, driver, reuse ? null : undo, attached ? undo::run : null);
+    }
+
+    /**
+     * Waits until buildkitd answers through every endpoint. If it does not, or the user presses Ctrl-C meanwhile,
+     * {@code undo} ends what this start launched; {@code owned} is what an attached caller closes later.
+     */
+    private Machine.Started awaitOrUndo(MachineRecord record, Driver driver, Runnable undo, AutoCloseable owned) {
+        Thread hook = undo == null ? null : new Thread(undo);
+        if (hook != null) {
+            Runtime.getRuntime().addShutdownHook(hook);
         }
         try {
-            List<Worker> workers = awaitAnswers(record, daemon);
-            return new Machine.Started(machine.name(), record.endpoints(), workers, null);
-        } catch (MachineException e) {
-            if (!reuse) {
-                supervisor.terminate(Duration.ofSeconds(3));
+            List<Worker> workers = awaitAnswers(record, driver);
+            MachineRecord seen = store.read(machine.name()).orElse(record).building(Machine.platformsOf(workers));
+            store.write(seen);
+            return new Machine.Started(machine.name(), record.endpoints(), workers, owned);
+        } catch (RuntimeException e) {
+            if (undo != null) {
+                undo.run();
             }
             throw e;
         } finally {
-            removeHook(cleanup, reuse);
+            removeHook(hook);
         }
     }
 
-    private static void removeHook(Thread hook, boolean reuse) {
-        if (reuse) {
+    private static void removeHook(Thread hook) {
+        if (hook == null) {
             return;
         }
         try {
@@ -237,27 +289,12 @@ final class Startup {
         }
     }
 
-    /** The caller's forward is not remembered: it lives only as long as the caller, unlike a keeper's. */
-    private Machine.Started attach(MachineRecord record, GuestDaemon daemon) {
-        MachineRecord remembered = store.read(machine.name()).orElseThrow();
-        store.write(remembered.forwarding(remembered.endpoints(), record.guestSocket(), record.sshConfig()));
-        deadline.phase("opening " + describe(record.endpoints()));
-        Forward forward = ForwardProcess.open(host, record, null);
-        try {
-            List<Worker> workers = awaitAnswers(record, daemon);
-            return new Machine.Started(machine.name(), record.endpoints(), workers, forward);
-        } catch (RuntimeException e) {
-            forward.close();
-            throw e;
-        }
-    }
-
-    private List<Worker> awaitAnswers(MachineRecord record, GuestDaemon daemon) {
+    private List<Worker> awaitAnswers(MachineRecord record, Driver driver) {
         deadline.phase("waiting for buildkitd to answer through " + describe(record.endpoints()));
         List<Worker> workers = List.of();
         for (Endpoint endpoint : record.endpoints()) {
             workers = Readiness.await(endpoint, deadline, host.log(),
-                    () -> "buildkitd's log in the guest ends with:\n" + daemon.logTail());
+                    () -> "buildkitd's log ends with:\n" + driver.logTail());
         }
         deadline.done("buildkitd answers");
         return workers;

@@ -10,16 +10,21 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Starts, finds and ends the detached {@link ForwardProcess} of a machine, remembered as a {@link ProcessId}. */
+/**
+ * Starts, finds and ends one detached process of a machine: the keeper of its forward, or (local driver) its
+ * buildkitd. The process is remembered as a {@link ProcessId} in {@code ROLE.pid} and writes to {@code ROLE.log}.
+ */
 public final class Supervisor {
-    static final String PID_FILE = "forward.pid";
-    static final String STATE_FILE = "forward.json";
-    static final String LOG_FILE = "forward.log";
+    /** The keeper of a machine's ssh forward. */
+    public static final String FORWARD = "forward";
+    /** A buildkitd the local driver runs. */
+    public static final String DAEMON = "daemon";
 
     /** JVM options that keep the idle keeper small; it only waits on ssh. */
     private static final List<String> SMALL_JVM = List.of(
@@ -28,15 +33,31 @@ public final class Supervisor {
 
     private final Host host;
     private final Path folder;
+    private final String role;
 
-    public Supervisor(Host host, Path folder) {
+    public Supervisor(Host host, Path folder, String role) {
         this.host = host;
         this.folder = folder;
+        this.role = role;
     }
 
-    /** The running keeper, if there is one. */
+    /** The file where the keeper reports its forward's state. */
+    Path stateFile() {
+        return folder.resolve(role + ".json");
+    }
+
+    /** The process's log. */
+    public Path logFile() {
+        return folder.resolve(role + ".log");
+    }
+
+    private Path pidFile() {
+        return folder.resolve(role + ".pid");
+    }
+
+    /** The running process, if there is one. */
     public Optional<ProcessHandle> running() {
-        Path file = folder.resolve(PID_FILE);
+        Path file = pidFile();
         if (!Files.isRegularFile(file)) {
             return Optional.empty();
         }
@@ -47,46 +68,45 @@ public final class Supervisor {
         }
     }
 
-    /** Whether a PID file is left by a keeper that is gone (killed, or the computer restarted). */
+    /** Whether a PID file is left by a process that is gone (killed, or the computer restarted). */
     public boolean stale() {
-        return Files.exists(folder.resolve(PID_FILE)) && running().isEmpty();
+        return Files.exists(pidFile()) && running().isEmpty();
     }
 
-    /** Starts the keeper detached from this process and its terminal, and records its PID. */
-    public ProcessHandle launch() {
-        List<String> command = command();
-        host.log().debug("run: " + String.join(" ", command));
-        // ProcessBuilder rather than zt-exec: the keeper must write to its own log file, not to pipes that end
+    /** Starts the forward keeper of the machine in this folder. */
+    public ProcessHandle launchForwardKeeper() {
+        List<String> command = new ArrayList<>(List.of(javaExecutable()));
+        command.addAll(SMALL_JVM);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ForwardProcess.class.getName(),
+                folder.toString()));
+        return launch(command, Map.of());
+    }
+
+    /** Starts a command detached from this process and its terminal, and records its PID. */
+    public ProcessHandle launch(List<String> command, Map<String, String> extraEnv) {
+        List<String> detached = new ArrayList<>();
+        // A new session has no controlling terminal, so closing the terminal sends it no SIGHUP; macOS has no
+        // setsid command, and nohup covers that case.
+        Program.findOnPath("setsid", host.env().getOrDefault("PATH", "")).ifPresent(p -> detached.add(p.toString()));
+        detached.add("nohup");
+        detached.addAll(command);
+        host.log().debug("run: " + String.join(" ", detached));
+        // ProcessBuilder rather than zt-exec: the process must write to its own log file, not to pipes that end
         // when this process exits.
-        ProcessBuilder builder = new ProcessBuilder(command)
+        ProcessBuilder builder = new ProcessBuilder(detached)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(folder.resolve(LOG_FILE).toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
                 .redirectErrorStream(true);
         builder.environment().clear();
         builder.environment().putAll(host.env());
+        builder.environment().putAll(extraEnv);
         try {
-            Process process = builder.start();
-            ProcessHandle handle = process.toHandle();
-            Files.writeString(folder.resolve(PID_FILE), ProcessId.of(handle) + "\n");
+            ProcessHandle handle = builder.start().toHandle();
+            Files.writeString(pidFile(), ProcessId.of(handle) + "\n");
             return handle;
         } catch (IOException e) {
-            throw MachineException.internal("cannot start the forward keeper: " + e.getMessage(), e);
+            throw MachineException.internal("cannot start " + command.get(0) + ": " + e.getMessage(), e);
         }
-    }
-
-    private List<String> command() {
-        List<String> command = new ArrayList<>();
-        // A new session has no controlling terminal, so closing the terminal sends it no SIGHUP; macOS has no
-        // setsid command, and nohup covers that case.
-        Program.findOnPath("setsid", host.env().getOrDefault("PATH", "")).ifPresent(p -> command.add(p.toString()));
-        command.add("nohup");
-        command.add(javaExecutable());
-        command.addAll(SMALL_JVM);
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(ForwardProcess.class.getName());
-        command.add(folder.toString());
-        return command;
     }
 
     private static String javaExecutable() {
@@ -95,22 +115,26 @@ public final class Supervisor {
     }
 
     /**
-     * Ends the keeper (it closes the forward and removes its sockets), waiting for it to exit; then ends an ssh that
-     * a keeper killed with SIGKILL may have left behind.
+     * Ends the process and every process it started, waiting for them to exit; then ends an ssh that a keeper
+     * killed with SIGKILL may have left behind.
      */
     public void terminate(Duration grace) {
-        running().ifPresent(process -> end(process, grace, "the forward keeper"));
+        running().ifPresent(process -> {
+            List<ProcessHandle> descendants = process.descendants().toList();
+            end(process, grace, "the " + role + " process");
+            descendants.stream().filter(ProcessHandle::isAlive).forEach(p -> end(p, grace, "a child process"));
+        });
         state().map(ForwardState::ssh).flatMap(ProcessId::find).ifPresent(orphan -> {
             host.log().progress("ending the ssh forward (PID " + orphan.pid() + ") left by a keeper that is gone");
             end(orphan, Duration.ofSeconds(2), "the ssh forward");
         });
-        forgetPid(folder, -1);
+        forgetPid(pidFile(), -1);
     }
 
     private void end(ProcessHandle process, Duration grace, String what) {
         process.destroy();
         try {
-            process.onExit().get(grace.toMillis(), TimeUnit.MILLISECONDS);
+            process.onExit().get(Math.max(1, grace.toMillis()), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
@@ -119,9 +143,8 @@ public final class Supervisor {
         }
     }
 
-    /** Removes the PID file; when {@code pid} is not -1, only if it still names that process. */
-    static void forgetPid(Path folder, long pid) {
-        Path file = folder.resolve(PID_FILE);
+    /** Removes a PID file; when {@code pid} is not -1, only if it still names that process. */
+    static void forgetPid(Path file, long pid) {
         try {
             if (pid == -1 || (Files.exists(file) && Files.readString(file).startsWith(pid + " "))) {
                 Files.deleteIfExists(file);
@@ -131,9 +154,14 @@ public final class Supervisor {
         }
     }
 
+    /** The forward keeper's PID file in a machine folder. */
+    static Path forwardPidFile(Path folder) {
+        return folder.resolve(FORWARD + ".pid");
+    }
+
     /** What the keeper last reported, if it ever wrote anything. */
     public Optional<ForwardState> state() {
-        Path file = folder.resolve(STATE_FILE);
+        Path file = stateFile();
         if (!Files.isRegularFile(file)) {
             return Optional.empty();
         }

@@ -1,0 +1,141 @@
+package buildkitmachine.machine;
+
+import buildkitmachine.MachineException;
+import buildkitmachine.buildkit.GuestDaemon;
+import buildkitmachine.lima.LimaInstance;
+import buildkitmachine.lima.Limactl;
+import buildkitmachine.lima.Template;
+import buildkitmachine.ssh.SshTarget;
+import java.time.Duration;
+import java.util.Optional;
+
+/** buildkitd in a Lima VM that the toolkit creates from its template, reached over Lima's ssh.config. */
+final class LimaDriver implements Driver {
+    private static final Duration STOP_TIME = Duration.ofMinutes(5);
+    private static final long SOCKET_POLL_MS = 250;
+
+    private final Machine machine;
+    private final Limactl limactl;
+
+    LimaDriver(Machine machine) {
+        this.machine = machine;
+        this.limactl = new Limactl(machine.host());
+    }
+
+    @Override
+    public String name() {
+        return LIMA;
+    }
+
+    @Override
+    public void requireTools() {
+        limactl.program().require();
+        machine.ssh().program().require();
+    }
+
+    @Override
+    public Route bringUp(StartOptions options, Deadline deadline) {
+        LimaInstance instance = ensureRunning(options, deadline);
+        SshTarget target = SshTarget.fromConfig(instance.sshConfig());
+        GuestDaemon daemon = new GuestDaemon(machine.ssh(), target);
+        return new Route.Forwarded(target, awaitSocket(daemon, deadline));
+    }
+
+    private LimaInstance ensureRunning(StartOptions options, Deadline deadline) {
+        if (limactl.find(machine.name()).isEmpty()) {
+            create(options, deadline);
+        }
+        LimaInstance current = limactl.find(machine.name()).orElseThrow(() -> MachineException.toolFailed(
+                "limactl create reported success, but limactl list does not show " + machine.name()));
+        if (current.running()) {
+            machine.host().log().progress("the Lima instance " + machine.name() + " is running");
+            return current;
+        }
+        if (current.broken()) {
+            machine.host().log().progress("the Lima instance " + machine.name() + " is Broken; stopping it first");
+            limactl.stop(machine.name(), true, deadline.remaining());
+        }
+        deadline.phase("starting the Lima instance " + machine.name());
+        limactl.start(machine.name(), deadline.remaining());
+        deadline.done("started the Lima instance " + machine.name());
+        return limactl.find(machine.name()).filter(LimaInstance::running).orElseThrow(() ->
+                MachineException.toolFailed("limactl start reported success, but " + machine.name() + " is not Running"));
+    }
+
+    private void create(StartOptions options, Deadline deadline) {
+        Template template = options.template() != null ? options.template() : Template.bundled();
+        template.minimumLimaVersion().ifPresent(limactl::requireAtLeast);
+        deadline.phase("creating the Lima instance " + machine.name() + " from " + template.source());
+        try {
+            limactl.create(machine.name(), template, options.resources(), deadline.remaining());
+        } catch (MachineException e) {
+            // Lima may leave a half-made instance behind; it is ours, so it goes.
+            limactl.find(machine.name()).ifPresent(i -> limactl.delete(machine.name(), true, deadline.remaining()));
+            throw e;
+        }
+        machine.store().write(machine.store().read(machine.name()).orElseThrow().withCreatedInstance());
+        deadline.done("created the Lima instance " + machine.name());
+    }
+
+    /** Polls the guest until buildkitd's socket appears; Lima's own readiness does not wait for it. */
+    static String awaitSocket(GuestDaemon daemon, Deadline deadline) {
+        deadline.phase("finding buildkitd's socket in the guest");
+        while (true) {
+            Optional<String> socket = daemon.findSocket();
+            if (socket.isPresent()) {
+                deadline.done("buildkitd's socket is " + socket.get());
+                return socket.get();
+            }
+            if (deadline.expired()) {
+                throw deadline.timedOut("no buildkitd socket appeared in the guest; buildkitd's log ends with:\n"
+                        + daemon.logTail());
+            }
+            deadline.pause(SOCKET_POLL_MS);
+        }
+    }
+
+    @Override
+    public String state() {
+        return limactl.find(machine.name()).map(LimaInstance::status).orElse("NotCreated");
+    }
+
+    @Override
+    public void stop() {
+        LimaInstance instance = limactl.find(machine.name()).orElseThrow(() -> MachineException.state(
+                "there is no Lima instance named " + machine.name()
+                        + "; 'buildkit-machine list' shows the machines there are"));
+        if (!instance.stopped()) {
+            machine.host().log().progress("stopping the Lima instance " + machine.name() + "…");
+            limactl.stop(machine.name(), instance.broken(), STOP_TIME);
+        }
+    }
+
+    @Override
+    public void delete(boolean force) {
+        Optional<LimaInstance> instance = limactl.find(machine.name());
+        if (instance.isEmpty()) {
+            return;
+        }
+        boolean ours = machine.record().map(MachineRecord::createdInstance).orElse(false);
+        if (!ours) {
+            machine.host().log().warn("the Lima instance " + machine.name() + " was not created by buildkit-machine,"
+                    + " so it is kept; delete it with 'limactl delete " + machine.name() + "' if you no longer need it");
+            return;
+        }
+        machine.host().log().progress("deleting the Lima instance " + machine.name() + "…");
+        limactl.delete(machine.name(), !instance.get().stopped(), STOP_TIME);
+    }
+
+    @Override
+    public SshTarget shell() {
+        LimaInstance instance = limactl.find(machine.name()).filter(LimaInstance::running).orElseThrow(() ->
+                MachineException.state("machine " + machine.name() + " is not running; start it with "
+                        + "'buildkit-machine start " + machine.name() + "'"));
+        return SshTarget.fromConfig(instance.sshConfig());
+    }
+
+    @Override
+    public String logTail() {
+        return new GuestDaemon(machine.ssh(), shell()).logTail();
+    }
+}

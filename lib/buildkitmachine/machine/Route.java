@@ -1,0 +1,14 @@
+package buildkitmachine.machine;
+
+import buildkitmachine.ssh.SshTarget;
+
+/** How the endpoints reach a running buildkitd: forwarded over ssh, or the daemon listens on them itself. */
+sealed interface Route permits Route.Forwarded, Route.Direct {
+    /** buildkitd listens on a socket at the far end of an ssh connection. */
+    record Forwarded(SshTarget target, String socket) implements Route {
+    }
+
+    /** buildkitd runs on this host and listens on the endpoints itself. */
+    record Direct() implements Route {
+    }
+}
