@@ -11,10 +11,12 @@
 //SOURCES lib/buildkitmachine/Log.java
 //SOURCES lib/buildkitmachine/MachineException.java
 //SOURCES lib/buildkitmachine/buildkit/Buildctl.java
+//SOURCES lib/buildkitmachine/buildkit/Buildx.java
 //SOURCES lib/buildkitmachine/buildkit/DaemonProbe.java
 //SOURCES lib/buildkitmachine/buildkit/GuestDaemon.java
 //SOURCES lib/buildkitmachine/buildkit/Worker.java
 //SOURCES lib/buildkitmachine/cli/BuildkitMachineCommand.java
+//SOURCES lib/buildkitmachine/cli/BuildxCommand.java
 //SOURCES lib/buildkitmachine/cli/Cli.java
 //SOURCES lib/buildkitmachine/cli/DeleteCommand.java
 //SOURCES lib/buildkitmachine/cli/EnvCommand.java

@@ -49,6 +49,8 @@ import javax.net.ssl.SSLServerSocket;
  * --no-info (answer Info with UNIMPLEMENTED, as buildkitd before v0.11 did),
  * --header-fragment N (split header blocks into N-byte HEADERS/CONTINUATION frames),
  * --tls-keystore FILE [--tls-password P] (PKCS#12, password "changeit" by default), --version.
+ * Like buildkitd, it takes --addr more than once to listen on several addresses, and it takes buildkitd's --root,
+ * --oci-worker and --containerd-worker (ignored), so that it can stand in for buildkitd on a PATH.
  */
 public final class FakeBuildkitd {
     static final String VERSION = "v0.0.0-fake";
@@ -77,8 +79,8 @@ public final class FakeBuildkitd {
             System.out.println("buildkitd github.com/moby/buildkit " + VERSION + " fake");
             return;
         }
-        String addr = options.get("--addr");
-        if (addr == null) {
+        List<String> addrs = addresses(args);
+        if (addrs.isEmpty()) {
             throw usage("--addr is required");
         }
         FakeBuildkitd fake = new FakeBuildkitd(
@@ -87,12 +89,39 @@ public final class FakeBuildkitd {
             options.containsKey("--fail-list-workers"),
             !options.containsKey("--no-info"),
             Integer.parseInt(options.getOrDefault("--header-fragment", "16384")));
-        Listener listener = addr.startsWith("unix://")
-            ? Listener.unix(Path.of(addr.substring("unix://".length())), delay(options))
-            : Listener.tcp(addr, delay(options), options.get("--tls-keystore"),
-                options.getOrDefault("--tls-password", "changeit"));
-        System.err.println("fake buildkitd listening on " + listener.address());
-        fake.serve(listener);
+        List<Listener> listeners = new ArrayList<>();
+        for (String addr : addrs) {
+            listeners.add(addr.startsWith("unix://")
+                ? Listener.unix(Path.of(addr.substring("unix://".length())), delay(options))
+                : Listener.tcp(addr, delay(options), options.get("--tls-keystore"),
+                    options.getOrDefault("--tls-password", "changeit")));
+        }
+        for (Listener listener : listeners) {
+            System.err.println("fake buildkitd listening on " + listener.address());
+            Thread thread = new Thread(() -> fake.serveQuietly(listener), "fake-buildkitd-accept");
+            thread.start();
+        }
+    }
+
+    /** Every --addr, as buildkitd takes the flag more than once to listen on several addresses. */
+    static List<String> addresses(String[] args) {
+        List<String> addrs = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].startsWith("--addr=")) {
+                addrs.add(args[i].substring("--addr=".length()));
+            } else if (args[i].equals("--addr") && i + 1 < args.length) {
+                addrs.add(args[++i]);
+            }
+        }
+        return addrs;
+    }
+
+    void serveQuietly(Listener listener) {
+        try {
+            serve(listener);
+        } catch (IOException e) {
+            System.err.println("fake buildkitd: " + listener.address() + ": " + e.getMessage());
+        }
     }
 
     static long delay(Map<String, String> options) {
@@ -101,8 +130,10 @@ public final class FakeBuildkitd {
 
     static Map<String, String> parse(String[] args) {
         List<String> flags = List.of("--version", "--fail-list-workers", "--no-info");
+        // --root and the worker switches are buildkitd's own flags, taken and ignored, so that the local driver
+        // can run this double in buildkitd's place.
         List<String> valued = List.of("--addr", "--delay-ms", "--platforms", "--log", "--header-fragment",
-            "--tls-keystore", "--tls-password");
+            "--tls-keystore", "--tls-password", "--root", "--oci-worker", "--containerd-worker");
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             String[] kv = args[i].split("=", 2);

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
                 + "or a TCP port, ready for buildctl and docker buildx.",
         subcommands = {
             StartCommand.class, StopCommand.class, StatusCommand.class, ListCommand.class, EnvCommand.class,
-            SshCommand.class, DeleteCommand.class
+            SshCommand.class, BuildxCommand.class, DeleteCommand.class
         },
         footer = {"", "Exit codes:", "  0 ok, 1 internal error, 2 bad usage, 3 missing or too old tool,",
             "  4 a tool failed, 5 buildkitd did not answer in time,",

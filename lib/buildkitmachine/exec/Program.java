@@ -39,8 +39,11 @@ public final class Program {
         return name;
     }
 
-    /** The executable on the host's PATH, if there is one. */
+    /** The executable: the name itself when it is a path, else found on the host's PATH. */
     public Optional<Path> find() {
+        if (name.contains("/")) {
+            return Optional.of(Path.of(name)).filter(Files::isExecutable);
+        }
         return findOnPath(name, host.env().getOrDefault("PATH", ""));
     }
 

@@ -115,7 +115,7 @@ final class LocalDriver implements Driver {
         if (daemon().running().isPresent()) {
             return "Running";
         }
-        return Files.isDirectory(machine.folder().resolve("buildkit")) ? "Stopped" : "NotCreated";
+        return machine.record().isPresent() ? "Stopped" : "NotCreated";
     }
 
     @Override

@@ -2,12 +2,14 @@ package buildkitmachine.machine;
 
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
+import buildkitmachine.buildkit.Buildx;
 import buildkitmachine.buildkit.Worker;
 import buildkitmachine.lima.Limactl;
 import buildkitmachine.ssh.Ssh;
 import buildkitmachine.ssh.SshTarget;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -141,9 +143,47 @@ public final class Machine {
             throw MachineException.state("machine " + name + " is " + state + "; stop it first ('buildkit-machine"
                     + " stop " + name + "') or delete it with --force");
         }
+        leaveBuilders();
         closeEndpoints();
         driver.delete(force);
         store.forget(name);
+    }
+
+    /**
+     * Makes the machine a node of a buildx builder (remote driver) through its first endpoint, pinned to the
+     * platform its daemon builds natively; the builder is created when it does not exist.
+     */
+    public Buildx.Node joinBuilder(Buildx buildx, String builder) {
+        MachineRecord record = record().filter(r -> endpointsOpen()).orElseThrow(() -> MachineException.state(
+                "the endpoints of " + name + " are closed; open them with 'buildkit-machine start " + name + "'"));
+        Endpoint endpoint = record.endpoints().stream().filter(Endpoint.Unix.class::isInstance).findFirst()
+                .orElse(record.endpoints().get(0));
+        List<String> platforms = record.platforms();
+        if (platforms.isEmpty()) {
+            throw MachineException.state("the platforms of " + name + " are not known yet; run 'buildkit-machine"
+                    + " start " + name + "' once more");
+        }
+        Buildx.Node node = new Buildx.Node(name, endpoint.buildkitHost(), platforms.get(0), List.of());
+        buildx.join(builder, node);
+        List<String> builders = new ArrayList<>(record.builders());
+        if (!builders.contains(builder)) {
+            builders.add(builder);
+        }
+        store.write(record.inBuilders(builders));
+        return node;
+    }
+
+    /** Removes the machine from every buildx builder it joined; builders left without a node go too. */
+    public void leaveBuilders() {
+        Optional<MachineRecord> record = record();
+        if (record.isEmpty() || record.get().builders().isEmpty()) {
+            return;
+        }
+        Buildx buildx = Buildx.find(host);
+        for (String builder : record.get().builders()) {
+            buildx.leave(builder, name);
+        }
+        store.write(record.get().inBuilders(List.of()));
     }
 
     /** The machine's state, each endpoint, and whether buildkitd answers through it. */
