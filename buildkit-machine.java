@@ -28,6 +28,7 @@
 //SOURCES lib/buildkitmachine/cli/StatusCommand.java
 //SOURCES lib/buildkitmachine/cli/StopCommand.java
 //SOURCES lib/buildkitmachine/cli/Verbosity.java
+//SOURCES lib/buildkitmachine/exec/Children.java
 //SOURCES lib/buildkitmachine/exec/Program.java
 //SOURCES lib/buildkitmachine/lima/LimaInstance.java
 //SOURCES lib/buildkitmachine/lima/LimaResources.java

@@ -14,10 +14,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.zeroturnaround.exec.ProcessExecutor;
 import org.zeroturnaround.exec.ProcessResult;
+import org.zeroturnaround.exec.StartedProcess;
 
 /**
  * One external program the toolkit drives (limactl, ssh, buildctl): found on the host's PATH, run with an argument
@@ -76,19 +78,17 @@ public final class Program {
     public Result run(List<String> args, byte[] stdin, Duration timeout) {
         List<String> command = command(args);
         host.log().debug("run: " + String.join(" ", command));
+        var stderr = new ByteArrayOutputStream();
         ProcessExecutor executor = new ProcessExecutor(command)
                 .environment(host.env())
                 .readOutput(true)
-                .redirectErrorStream(false)
-                // No destroyOnExit: a Ctrl-C reaches the children through the terminal's process group anyway,
-                // and shutdown hooks (start --foreground) must still be able to run limactl.
-                .timeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        var stderr = new ByteArrayOutputStream();
-        executor.redirectError(stderr);
-        // An empty stdin, so that no child ever waits on the user's terminal.
-        executor.redirectInput(stdin == null ? InputStream.nullInputStream() : new ByteArrayInputStream(stdin));
+                .redirectError(stderr)
+                // An empty stdin, so that no child ever waits on the user's terminal.
+                .redirectInput(stdin == null ? InputStream.nullInputStream() : new ByteArrayInputStream(stdin));
         try {
-            ProcessResult result = executor.execute();
+            StartedProcess started = executor.start();
+            Children.track(started.getProcess());
+            ProcessResult result = started.getFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             return new Result(command, result.getExitValue(), result.outputUTF8(),
                     stderr.toString(StandardCharsets.UTF_8));
         } catch (TimeoutException e) {
@@ -96,7 +96,7 @@ public final class Program {
                     name + " did not finish within " + timeout.toSeconds() + "s: " + String.join(" ", command));
         } catch (InterruptedException e) {
             throw MachineException.interrupted("waiting for " + name);
-        } catch (IOException e) {
+        } catch (ExecutionException | IOException e) {
             throw MachineException.toolFailed("could not run " + name + ": " + e.getMessage());
         }
     }
