@@ -4,6 +4,7 @@
 //DEPS org.zeroturnaround:zt-exec:1.12
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.21.3
 //DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.21.3
+//DEPS org.bouncycastle:bcpkix-jdk18on:1.87
 //DEPS org.slf4j:slf4j-nop:1.7.36
 //SOURCES lib/buildkitmachine/BuildInfo.java
 //SOURCES lib/buildkitmachine/ExitCode.java
@@ -59,6 +60,9 @@
 //SOURCES lib/buildkitmachine/ssh/ShellQuote.java
 //SOURCES lib/buildkitmachine/ssh/Ssh.java
 //SOURCES lib/buildkitmachine/ssh/SshTarget.java
+//SOURCES lib/buildkitmachine/tls/CertificateAuthority.java
+//SOURCES lib/buildkitmachine/tls/TlsFiles.java
+//SOURCES lib/buildkitmachine/tls/TlsProxy.java
 //FILES templates/buildkit.yaml=templates/buildkit.yaml
 
 // buildkit-machine: a BuildKit daemon on your laptop, without Docker.

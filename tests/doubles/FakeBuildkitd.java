@@ -29,6 +29,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import javax.net.ssl.TrustManagerFactory;
+import java.util.Base64;
+import java.security.PrivateKey;
+import java.security.KeyFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.cert.CertificateFactory;
+import java.security.cert.Certificate;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -49,8 +56,9 @@ import javax.net.ssl.SSLServerSocket;
  * --no-info (answer Info with UNIMPLEMENTED, as buildkitd before v0.11 did),
  * --header-fragment N (split header blocks into N-byte HEADERS/CONTINUATION frames),
  * --tls-keystore FILE [--tls-password P] (PKCS#12, password "changeit" by default), --version.
- * Like buildkitd, it takes --addr more than once to listen on several addresses, and it takes buildkitd's --root,
- * --oci-worker and --containerd-worker (ignored), so that it can stand in for buildkitd on a PATH.
+ * Like buildkitd, it takes --addr more than once to listen on several addresses, buildkitd's --tlscacert,
+ * --tlscert and --tlskey (PEM, PKCS#8 key; clients must present a certificate the CA signed), and buildkitd's
+ * --root, --oci-worker and --containerd-worker (ignored), so that it can stand in for buildkitd on a PATH.
  */
 public final class FakeBuildkitd {
     static final String VERSION = "v0.0.0-fake";
@@ -93,14 +101,26 @@ public final class FakeBuildkitd {
         for (String addr : addrs) {
             listeners.add(addr.startsWith("unix://")
                 ? Listener.unix(Path.of(addr.substring("unix://".length())), delay(options))
-                : Listener.tcp(addr, delay(options), options.get("--tls-keystore"),
-                    options.getOrDefault("--tls-password", "changeit")));
+                : Listener.tcp(addr, delay(options), tlsServer(options)));
         }
         for (Listener listener : listeners) {
             System.err.println("fake buildkitd listening on " + listener.address());
             Thread thread = new Thread(() -> fake.serveQuietly(listener), "fake-buildkitd-accept");
             thread.start();
         }
+    }
+
+    /** The TLS server socket the options ask for: a PKCS#12 keystore, or buildkitd's PEM flags; else null. */
+    static ServerSocket tlsServer(Map<String, String> options) throws Exception {
+        if (options.containsKey("--tlscert")) {
+            return Listener.pemServer(Path.of(options.get("--tlscacert")), Path.of(options.get("--tlscert")),
+                Path.of(options.get("--tlskey")));
+        }
+        if (options.containsKey("--tls-keystore")) {
+            return Listener.tlsServer(Path.of(options.get("--tls-keystore")),
+                options.getOrDefault("--tls-password", "changeit"));
+        }
+        return null;
     }
 
     /** Every --addr, as buildkitd takes the flag more than once to listen on several addresses. */
@@ -133,7 +153,8 @@ public final class FakeBuildkitd {
         // --root and the worker switches are buildkitd's own flags, taken and ignored, so that the local driver
         // can run this double in buildkitd's place.
         List<String> valued = List.of("--addr", "--delay-ms", "--platforms", "--log", "--header-fragment",
-            "--tls-keystore", "--tls-password", "--root", "--oci-worker", "--containerd-worker");
+            "--tls-keystore", "--tls-password", "--root", "--oci-worker", "--containerd-worker",
+            "--tlscacert", "--tlscert", "--tlskey");
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             String[] kv = args[i].split("=", 2);
@@ -310,13 +331,13 @@ public final class FakeBuildkitd {
             Files.delete(socket);
         }
 
-        static Listener tcp(String addr, long delayMs, String keystore, String password) throws Exception {
+        static Listener tcp(String addr, long delayMs, ServerSocket tls) throws Exception {
             String hostPort = addr.replaceFirst("^tcp://", "");
             int colon = hostPort.lastIndexOf(':');
             String host = hostPort.substring(0, colon).replaceAll("^\\[|\\]$", "");
             int port = Integer.parseInt(hostPort.substring(colon + 1));
             Thread.sleep(delayMs);
-            ServerSocket server = keystore == null ? new ServerSocket() : tlsServer(Path.of(keystore), password);
+            ServerSocket server = tls == null ? new ServerSocket() : tls;
             server.setReuseAddress(true);
             server.bind(new InetSocketAddress(host, port), 128);
             String bound = "tcp://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.getLocalPort();
@@ -331,6 +352,38 @@ public final class FakeBuildkitd {
                     return bound;
                 }
             };
+        }
+
+        /** buildkitd's own TLS flags: PEM files, and clients must show a certificate the CA signed. */
+        static ServerSocket pemServer(Path ca, Path cert, Path key) throws Exception {
+            CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+            Certificate authority;
+            Certificate chain;
+            try (InputStream in = Files.newInputStream(ca); InputStream own = Files.newInputStream(cert)) {
+                authority = x509.generateCertificate(in);
+                chain = x509.generateCertificate(own);
+            }
+            String base64 = Files.readString(key).replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+            PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(Base64.getDecoder().decode(base64));
+            PrivateKey privateKey = KeyFactory.getInstance(chain.getPublicKey().getAlgorithm()).generatePrivate(spec);
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, new char[0]);
+            ks.setKeyEntry("server", privateKey, new char[0], new Certificate[] {chain});
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, new char[0]);
+            trust.setCertificateEntry("ca", authority);
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, new char[0]);
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+            SSLServerSocket server = (SSLServerSocket) context.getServerSocketFactory().createServerSocket();
+            SSLParameters params = server.getSSLParameters();
+            params.setApplicationProtocols(new String[] {"h2"});
+            params.setNeedClientAuth(true);
+            server.setSSLParameters(params);
+            return server;
         }
 
         static ServerSocket tlsServer(Path keystore, String password) throws Exception {

@@ -35,6 +35,13 @@ public final class GuestDaemon {
             "if [ -f \"$f\" ]; then exec tail -n 20 \"$f\"; fi",
             "echo \"no buildkitd log found (no default-buildkit.service journal, no $f)\"");
 
+    /** Restarts Lima's buildkitd service; exits 3 where there is no such service. */
+    public static final String RESTART = String.join("\n",
+            "if command -v systemctl >/dev/null 2>&1 && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
+            "  exec systemctl --user restart default-buildkit.service",
+            "fi",
+            "exit 3");
+
     private static final Duration QUICK = Duration.ofSeconds(20);
 
     private final Ssh ssh;
@@ -53,6 +60,16 @@ public final class GuestDaemon {
         }
         String path = result.orFail().stdout().strip();
         return path.startsWith("/") ? Optional.of(path) : Optional.empty();
+    }
+
+    /** Restarts buildkitd through the guest's service manager; false where it has none for buildkitd. */
+    public boolean restart() {
+        Program.Result result = ssh.exec(target, RESTART, Duration.ofMinutes(2));
+        if (result.exitCode() == 3) {
+            return false;
+        }
+        result.orFail();
+        return true;
     }
 
     /** The tail of buildkitd's log in the guest, for messages when it does not answer. */

@@ -34,8 +34,7 @@ final class EnvCommand extends MachineCommand {
             printJson(Map.of("BUILDKIT_HOST", buildkitHost,
                     "endpoints", record.endpoints().stream().map(Endpoint::buildkitHost).toList()));
         } else {
-            out().println(exportLine(buildkitHost));
-            out().flush();
+            printEnv(record.endpoints());
         }
         return 0;
     }

@@ -1,10 +1,15 @@
 package buildkitmachine.cli;
 
 import buildkitmachine.Host;
+import buildkitmachine.machine.Endpoint;
 import buildkitmachine.machine.Machine;
+import buildkitmachine.ssh.ShellQuote;
+import buildkitmachine.tls.TlsFiles;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -52,6 +57,26 @@ abstract class MachineCommand implements Callable<Integer> {
 
     /** The line that points buildctl at an address, for {@code eval}. */
     static String exportLine(String buildkitHost) {
-        return "export BUILDKIT_HOST=" + buildkitmachine.ssh.ShellQuote.quote(buildkitHost);
+        return "export BUILDKIT_HOST=" + ShellQuote.quote(buildkitHost);
+    }
+
+    /** The TLS material of the first TLS endpoint, if any. */
+    static Optional<TlsFiles> tlsOf(List<Endpoint> endpoints) {
+        return endpoints.stream().filter(Endpoint.Tcp.class::isInstance)
+                .flatMap(e -> ((Endpoint.Tcp) e).tlsFiles().stream()).findFirst();
+    }
+
+    /**
+     * Prints what points buildctl at the machine: BUILDKIT_HOST for {@code eval}, and for a TLS endpoint a comment
+     * with the client's flags (buildctl reads TLS settings from flags only).
+     */
+    void printEnv(List<Endpoint> endpoints) {
+        Endpoint first = endpoints.get(0);
+        out().println(exportLine(first.buildkitHost()));
+        if (first instanceof Endpoint.Tcp tcp) {
+            tcp.tlsFiles().ifPresent(t -> out().println("# buildctl --addr " + first.buildkitHost() + " "
+                    + ShellQuote.join(t.buildctlFlags())));
+        }
+        out().flush();
     }
 }

@@ -7,6 +7,7 @@ import buildkitmachine.machine.Endpoint;
 import buildkitmachine.machine.Machine;
 import buildkitmachine.machine.RemoteHost;
 import buildkitmachine.machine.StartOptions;
+import buildkitmachine.tls.TlsFiles;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,7 +26,8 @@ import picocli.CommandLine.Option;
         footer = {"", "Examples:",
             "  buildkit-machine start --unix ./buildkitd.sock",
             "  buildkit-machine start buildkitd --tcp 9999",
-            "  buildkit-machine start here --driver local --unix /tmp/bk.sock",
+            "  buildkit-machine start here --driver local --unix ./buildkitd.sock",
+            "  buildkit-machine start shared --tcp 0.0.0.0:9999 --tls",
             "  buildkit-machine start arm --host builder@arm-box --start-daemon",
             "  eval \"$(buildkit-machine start -q)\" && buildctl debug workers"})
 final class StartCommand extends MachineCommand {
@@ -86,6 +88,10 @@ final class StartCommand extends MachineCommand {
             description = "With the ssh driver, start a rootless buildkitd on the host when none answers there.")
     boolean startDaemon;
 
+    @Option(names = "--tls", description = "Serve the TCP endpoint with mutual TLS only, with a CA, server and"
+            + " client certificate made for this machine; needed to bind an address other than loopback.")
+    boolean tls;
+
     @Option(names = "--foreground",
             description = "Stay attached; on Ctrl-C close the endpoint and stop the machine.")
     boolean foreground;
@@ -97,7 +103,7 @@ final class StartCommand extends MachineCommand {
     public Integer call() throws InterruptedException {
         Machine machine = machine(name.value);
         StartOptions options = new StartOptions(endpoints(), resources(), template(), Durations.parse(timeout),
-                driver, null, false);
+                driver, null, false, tls);
         if (remote != null) {
             Path folder = parent.cli.workingFolder();
             options = options.onHost(RemoteHost.parse(remote, resolve(folder, identity), resolve(folder, knownHosts)),
@@ -159,10 +165,12 @@ final class StartCommand extends MachineCommand {
             result.put("buildkitHost", started.buildkitHost());
             result.put("endpoints", started.endpoints().stream().map(Endpoint::buildkitHost).toList());
             result.put("platforms", started.platforms());
+            tlsOf(started.endpoints()).ifPresent(t -> result.put("tls", Map.of("ca", t.ca().toString(),
+                    "cert", t.clientCert().toString(), "key", t.clientKey().toString(),
+                    "tlsdir", t.clientFolder().toString(), "serverName", TlsFiles.SERVER_NAME)));
             printJson(result);
         } else {
-            out().println(exportLine(started.buildkitHost()));
-            out().flush();
+            printEnv(started.endpoints());
         }
         host().log().progress("ready: try 'buildctl --addr " + started.buildkitHost() + " debug workers'");
     }

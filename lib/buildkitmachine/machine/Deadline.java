@@ -29,6 +29,11 @@ public final class Deadline {
         log.progress(name + "…");
     }
 
+    /** A progress line within the current phase. */
+    public void say(String message) {
+        log.progress(message);
+    }
+
     /** Reports the current phase as done, with how long it took. */
     public void done(String what) {
         log.progress(what + " (" + Log.seconds(Duration.ofNanos(System.nanoTime() - phaseStart)) + ")");

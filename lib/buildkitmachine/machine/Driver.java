@@ -28,6 +28,9 @@ interface Driver {
     /** The machine's state for status and list: Running, Stopped, Broken, NotCreated, Unreachable. */
     String state();
 
+    /** Restarts a buildkitd that stopped answering while its machine kept running. */
+    void revive();
+
     /** Stops buildkitd (and the VM); the endpoints are closed already. */
     void stop();
 

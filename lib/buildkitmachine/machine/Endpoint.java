@@ -3,12 +3,14 @@ package buildkitmachine.machine;
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
 import buildkitmachine.buildkit.DaemonProbe;
+import buildkitmachine.tls.TlsFiles;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** Where on the host a machine's buildkitd is offered: a unix socket file or a TCP port. */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
@@ -44,24 +46,62 @@ public sealed interface Endpoint permits Endpoint.Unix, Endpoint.Tcp {
         }
     }
 
-    /** A TCP port on one of the host's addresses. */
-    record Tcp(String host, int port) implements Endpoint {
-        @Override
-        public String buildkitHost() {
-            return "tcp://" + bracketed() + ":" + port;
+    /**
+     * A TCP port on one of the host's addresses.
+     *
+     * @param tls the folder of the machine's TLS material when the port takes mutual TLS only, else null
+     */
+    record Tcp(String host, int port, String tls) implements Endpoint {
+        /** A plain TCP endpoint. */
+        public Tcp(String host, int port) {
+            this(host, port, null);
+        }
+
+        /** The same port, taking mutual TLS with the material in that folder. */
+        public Tcp withTls(Path folder) {
+            return new Tcp(host, port, folder.toString());
+        }
+
+        /** The TLS material, when the endpoint uses TLS. */
+        public Optional<TlsFiles> tlsFiles() {
+            return Optional.ofNullable(tls).map(t -> new TlsFiles(Path.of(t)));
         }
 
         @Override
+        public String buildkitHost() {
+            return "tcp://" + bracketed(host) + ":" + port;
+        }
+
+        /** A TLS endpoint is served by the keeper, which passes the bytes to this socket of the ssh forward. */
+        @Override
         public String sshForward(String guestSocket) {
-            return bracketed() + ":" + port + ":" + guestSocket;
+            if (tls != null) {
+                return proxySocket() + ":" + guestSocket;
+            }
+            return bracketed(host) + ":" + port + ":" + guestSocket;
+        }
+
+        /** Where the ssh forward behind a TLS endpoint listens. */
+        public Path proxySocket() {
+            return Path.of(tls).resolve("proxy-" + port + ".sock");
         }
 
         @Override
         public DaemonProbe probe() {
-            return DaemonProbe.tcp(host, port);
+            DaemonProbe probe = DaemonProbe.tcp(dialHost(), port);
+            return tlsFiles().map(f -> probe.tls(f.clientContext(), TlsFiles.SERVER_NAME)).orElse(probe);
         }
 
-        private String bracketed() {
+        /** The address to connect to: a wildcard bind is reached through loopback. */
+        String dialHost() {
+            return switch (host) {
+                case "0.0.0.0" -> "127.0.0.1";
+                case "::" -> "::1";
+                default -> host;
+            };
+        }
+
+        private static String bracketed(String host) {
             return host.contains(":") ? "[" + host + "]" : host;
         }
 

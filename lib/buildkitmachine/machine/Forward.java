@@ -26,6 +26,8 @@ public final class Forward implements AutoCloseable {
     private final List<String> command;
     private final Map<String, String> env;
     private final List<Endpoint> endpoints;
+    private final List<Path> sockets;
+    private final List<AutoCloseable> companions;
     private final Path stateFile;
     private final Log log;
     private final Thread keeper;
@@ -35,10 +37,13 @@ public final class Forward implements AutoCloseable {
     private int restarts;
     private volatile String lastError;
 
-    private Forward(List<String> command, Map<String, String> env, List<Endpoint> endpoints, Path stateFile, Log log) {
+    private Forward(List<String> command, Map<String, String> env, List<Endpoint> endpoints, List<Path> sockets,
+            List<AutoCloseable> companions, Path stateFile, Log log) {
         this.command = List.copyOf(command);
         this.env = env;
         this.endpoints = List.copyOf(endpoints);
+        this.sockets = List.copyOf(sockets);
+        this.companions = List.copyOf(companions);
         this.stateFile = stateFile;
         this.log = log;
         this.keeper = new Thread(this::keep, "forward-keeper");
@@ -49,10 +54,12 @@ public final class Forward implements AutoCloseable {
      * Starts keeping a forward. {@code stateFile}, when given, receives a {@link ForwardState} at every change.
      *
      * @param command the ssh command line that carries every endpoint
+     * @param sockets the socket files ssh makes, removed at close
+     * @param companions what serves endpoints on top of the forward (TLS), closed with it
      */
     public static Forward open(List<String> command, Map<String, String> env, List<Endpoint> endpoints,
-            Path stateFile, Log log) {
-        Forward forward = new Forward(command, env, endpoints, stateFile, log);
+            List<Path> sockets, List<AutoCloseable> companions, Path stateFile, Log log) {
+        Forward forward = new Forward(command, env, endpoints, sockets, companions, stateFile, log);
         forward.keeper.start();
         return forward;
     }
@@ -168,9 +175,14 @@ public final class Forward implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        endpoints.stream()
-                .filter(Endpoint.Unix.class::isInstance)
-                .forEach(e -> SocketFile.removeIfSocket(((Endpoint.Unix) e).path()));
+        for (AutoCloseable companion : companions) {
+            try {
+                companion.close();
+            } catch (Exception e) {
+                log.warn("cannot close " + companion + ": " + e.getMessage());
+            }
+        }
+        sockets.forEach(SocketFile::removeIfSocket);
     }
 
     /** Keeps the last few lines ssh wrote to stderr, to say why it ended. */

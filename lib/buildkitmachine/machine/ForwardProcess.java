@@ -5,8 +5,10 @@ import buildkitmachine.Log;
 import buildkitmachine.MachineException;
 import buildkitmachine.ssh.Ssh;
 import buildkitmachine.ssh.SshTarget;
+import buildkitmachine.tls.TlsProxy;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
@@ -39,11 +41,22 @@ public final class ForwardProcess {
         closed.await();
     }
 
-    /** Opens the forward that a machine record describes. */
+    /** Opens the forward that a machine record describes, with the TLS side of TLS endpoints. */
     static Forward open(Host host, MachineRecord record, Path stateFile) {
         SshTarget target = SshTarget.fromArgs(record.ssh());
         List<String> forwards = record.endpoints().stream().map(e -> e.sshForward(record.guestSocket())).toList();
         List<String> command = new Ssh(host).forwardCommand(target, forwards);
-        return Forward.open(command, host.env(), record.endpoints(), stateFile, host.log());
+        List<Path> sockets = new ArrayList<>();
+        List<AutoCloseable> proxies = new ArrayList<>();
+        for (Endpoint endpoint : record.endpoints()) {
+            if (endpoint instanceof Endpoint.Unix unix) {
+                sockets.add(unix.path());
+            } else if (endpoint instanceof Endpoint.Tcp tcp && tcp.tls() != null) {
+                sockets.add(tcp.proxySocket());
+                proxies.add(TlsProxy.open(tcp.host(), tcp.port(), tcp.tlsFiles().orElseThrow(), tcp.proxySocket(),
+                        host.log()));
+            }
+        }
+        return Forward.open(command, host.env(), record.endpoints(), sockets, proxies, stateFile, host.log());
     }
 }

@@ -35,10 +35,23 @@ final class LimaDriver implements Driver {
 
     @Override
     public Route bringUp(StartOptions options, Deadline deadline) {
+        boolean wasRunning = limactl.find(machine.name()).map(LimaInstance::running).orElse(false);
         LimaInstance instance = ensureRunning(options, deadline);
         SshTarget target = SshTarget.fromConfig(instance.sshConfig());
         GuestDaemon daemon = new GuestDaemon(machine.ssh(), target);
-        return new Route.Forwarded(target, awaitSocket(daemon, deadline));
+        return new Route.Forwarded(target, awaitSocket(daemon, deadline, wasRunning ? this::revive : null),
+                wasRunning);
+    }
+
+    /** Restarts Lima's buildkitd service, or where the guest has none, the whole VM. */
+    @Override
+    public void revive() {
+        if (new GuestDaemon(machine.ssh(), shell()).restart()) {
+            return;
+        }
+        machine.host().log().progress("restarting the Lima instance " + machine.name() + " to restart buildkitd");
+        limactl.stop(machine.name(), true, STOP_TIME);
+        limactl.start(machine.name(), STOP_TIME);
     }
 
     private LimaInstance ensureRunning(StartOptions options, Deadline deadline) {
@@ -77,9 +90,13 @@ final class LimaDriver implements Driver {
         deadline.done("created the Lima instance " + machine.name());
     }
 
-    /** Polls the guest until buildkitd's socket appears; Lima's own readiness does not wait for it. */
-    static String awaitSocket(GuestDaemon daemon, Deadline deadline) {
+    /**
+     * Polls the guest until buildkitd's socket appears; Lima's own readiness does not wait for it. On a machine that
+     * was running already, {@code revive} restarts a daemon that does not come.
+     */
+    static String awaitSocket(GuestDaemon daemon, Deadline deadline, Runnable revive) {
         deadline.phase("finding buildkitd's socket in the guest");
+        boolean revived = revive == null;
         while (true) {
             Optional<String> socket = daemon.findSocket();
             if (socket.isPresent()) {
@@ -89,6 +106,11 @@ final class LimaDriver implements Driver {
             if (deadline.expired()) {
                 throw deadline.timedOut("no buildkitd socket appeared in the guest; buildkitd's log ends with:\n"
                         + daemon.logTail());
+            }
+            if (!revived && deadline.inPhase().compareTo(Readiness.REVIVE_AFTER) > 0) {
+                deadline.say("no buildkitd socket in the guest; restarting buildkitd");
+                revive.run();
+                revived = true;
             }
             deadline.pause(SOCKET_POLL_MS);
         }

@@ -80,6 +80,11 @@ final class LocalDriver implements Driver {
         command.add("--root=" + folder.resolve("buildkit"));
         for (Endpoint endpoint : endpoints) {
             command.add("--addr=" + endpoint.buildkitHost());
+            if (endpoint instanceof Endpoint.Tcp tcp) {
+                // buildkitd takes one set of TLS files for all its TCP addresses; there is one TCP endpoint.
+                tcp.tlsFiles().ifPresent(tls -> command.addAll(List.of("--tlscacert=" + tls.ca(),
+                        "--tlscert=" + tls.serverCert(), "--tlskey=" + tls.serverKey())));
+            }
         }
         daemon().launch(command, environment(folder));
     }
@@ -108,6 +113,11 @@ final class LocalDriver implements Driver {
         } catch (IOException e) {
             throw MachineException.state("cannot create " + folder + ": " + e.getMessage());
         }
+    }
+
+    /** The local daemon is relaunched by {@link Startup} with its endpoints; nothing to do here. */
+    @Override
+    public void revive() {
     }
 
     @Override

@@ -163,7 +163,9 @@ public final class Machine {
             throw MachineException.state("the platforms of " + name + " are not known yet; run 'buildkit-machine"
                     + " start " + name + "' once more");
         }
-        Buildx.Node node = new Buildx.Node(name, endpoint.buildkitHost(), platforms.get(0), List.of());
+        List<String> tls = endpoint instanceof Endpoint.Tcp tcp
+                ? tcp.tlsFiles().map(t -> List.of(t.buildxDriverOptions())).orElse(List.of()) : List.of();
+        Buildx.Node node = new Buildx.Node(name, endpoint.buildkitHost(), platforms.get(0), tls);
         buildx.join(builder, node);
         List<String> builders = new ArrayList<>(record.builders());
         if (!builders.contains(builder)) {

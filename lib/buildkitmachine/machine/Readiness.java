@@ -13,6 +13,8 @@ public final class Readiness {
     static final long POLL_MS = 50;
     private static final Duration ONE_CALL = Duration.ofSeconds(2);
     private static final Duration REPORT_EVERY = Duration.ofSeconds(5);
+    /** How long a daemon of a machine that was already running may stay silent before it is restarted. */
+    static final Duration REVIVE_AFTER = Duration.ofSeconds(8);
 
     private Readiness() {
     }
@@ -22,8 +24,18 @@ public final class Readiness {
      * what helps most, such as the daemon's log.
      */
     public static List<Worker> await(Endpoint endpoint, Deadline deadline, Log log, Supplier<String> explain) {
+        return await(endpoint, deadline, log, explain, null);
+    }
+
+    /**
+     * As {@link #await(Endpoint, Deadline, Log, Supplier)}; when the daemon has not answered for a while,
+     * {@code revive} (when given) restarts it, once: a machine that was already running may have a dead daemon.
+     */
+    public static List<Worker> await(Endpoint endpoint, Deadline deadline, Log log, Supplier<String> explain,
+            Runnable revive) {
         String lastError = null;
         long nextReport = REPORT_EVERY.toNanos();
+        boolean revived = revive == null;
         while (true) {
             try {
                 return endpoint.probe().listWorkers(min(ONE_CALL, deadline.remaining()));
@@ -33,6 +45,11 @@ public final class Readiness {
             if (deadline.expired()) {
                 throw deadline.timedOut("the last answer from " + endpoint.buildkitHost() + " was: " + lastError
                         + "; " + explain.get());
+            }
+            if (!revived && deadline.inPhase().compareTo(REVIVE_AFTER) > 0) {
+                log.progress("buildkitd does not answer (" + lastError + "); restarting it");
+                revive.run();
+                revived = true;
             }
             if (deadline.inPhase().toNanos() > nextReport) {
                 log.progress("still waiting for buildkitd on " + endpoint.buildkitHost() + " ("

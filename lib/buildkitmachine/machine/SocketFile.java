@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /** Unix socket files on disk: told apart from every other kind of file, so that only sockets are ever removed. */
 final class SocketFile {
@@ -20,6 +21,25 @@ final class SocketFile {
             return (mode & TYPE_MASK) == SOCKET;
         } catch (IOException | UnsupportedOperationException e) {
             return false;
+        }
+    }
+
+    /** Whether other users may write into the folder: group or others have write, without the sticky bit. */
+    static boolean writableByOthers(Path folder) {
+        try {
+            int mode = (Integer) Files.getAttribute(folder, "unix:mode");
+            return (mode & 0022) != 0 && (mode & 01000) == 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /** Makes a socket usable by its owner only. */
+    static void ownerOnly(Path socket) {
+        try {
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException | UnsupportedOperationException e) {
+            // The socket went away; the next status says so.
         }
     }
 

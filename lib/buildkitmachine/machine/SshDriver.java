@@ -72,10 +72,21 @@ final class SshDriver implements Driver {
         deadline.phase("connecting to " + remote.display());
         checkReachable(remote, target);
         GuestDaemon daemon = new GuestDaemon(machine.ssh(), target);
-        if (daemon.findSocket().isEmpty()) {
-            startDaemon(remote, target, options.startDaemon());
+        boolean mayStart = options.startDaemon() || machine.record().map(MachineRecord::startedDaemon).orElse(false);
+        boolean found = daemon.findSocket().isPresent();
+        if (!found) {
+            startDaemon(remote, target, mayStart);
         }
-        return new Route.Forwarded(target, LimaDriver.awaitSocket(daemon, deadline));
+        return new Route.Forwarded(target, LimaDriver.awaitSocket(daemon, deadline, null), found && mayStart);
+    }
+
+    /** Restarts the buildkitd this toolkit started; a daemon of the host's own is not the toolkit's to touch. */
+    @Override
+    public void revive() {
+        if (machine.record().map(MachineRecord::startedDaemon).orElse(false)) {
+            machine.ssh().exec(remote().target(), STOP_DAEMON, QUICK).orFail();
+            machine.ssh().exec(remote().target(), START_DAEMON, QUICK).orFail();
+        }
     }
 
     private void checkReachable(RemoteHost remote, SshTarget target) {

@@ -5,6 +5,7 @@ import buildkitmachine.MachineException;
 import buildkitmachine.buildkit.Worker;
 import buildkitmachine.lima.LimaResources;
 import buildkitmachine.lima.Template;
+import buildkitmachine.tls.CertificateAuthority;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -36,7 +37,7 @@ final class Startup {
 
     Machine.Started run(boolean attached) {
         Optional<MachineRecord> known = store.read(machine.name());
-        List<Endpoint> endpoints = chooseEndpoints(known);
+        List<Endpoint> endpoints = secure(chooseEndpoints(known));
         checkEndpoints(endpoints, known, machine.forwardKeeper());
         String driverName = chooseDriver(known);
         checkOptionsFit(driverName, known);
@@ -87,6 +88,20 @@ final class Startup {
         }
     }
 
+    /** With --tls, the TCP endpoint takes mutual TLS with the material in the machine's folder. */
+    private List<Endpoint> secure(List<Endpoint> endpoints) {
+        if (!options.tls()) {
+            return endpoints;
+        }
+        if (endpoints.stream().noneMatch(Endpoint.Tcp.class::isInstance)) {
+            throw MachineException.usage("--tls secures a TCP endpoint; add --tcp [HOST:]PORT");
+        }
+        Path folder = store.folder(machine.name()).resolve("tls");
+        return endpoints.stream()
+                .map(e -> e instanceof Endpoint.Tcp tcp ? (Endpoint) tcp.withTls(folder) : e)
+                .toList();
+    }
+
     private void sayBusy() {
         host.log().progress("another buildkit-machine command is changing " + machine.name() + "; waiting for it…");
     }
@@ -109,7 +124,8 @@ final class Startup {
             if (endpoint instanceof Endpoint.Unix unix) {
                 checkSocketPath(unix);
             } else if (endpoint instanceof Endpoint.Tcp tcp) {
-                checkPort(tcp, current.contains(tcp));
+                checkPort(tcp, current.stream().anyMatch(e -> e instanceof Endpoint.Tcp served
+                        && served.host().equals(tcp.host()) && served.port() == tcp.port()));
             }
         }
     }
@@ -125,6 +141,10 @@ final class Startup {
         }
         if (!Files.isWritable(parent)) {
             throw MachineException.usage("the folder of --unix " + path + " is not writable; choose another path");
+        }
+        if (SocketFile.writableByOthers(parent)) {
+            throw MachineException.usage("the folder of --unix " + path + " is writable by other users, who could"
+                    + " replace the socket; choose a folder of your own, e.g. --unix ./buildkitd.sock");
         }
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !socketOfOurs(path)) {
             throw MachineException.usage(path + " exists and is not a socket of buildkit-machine's; it is left"
@@ -143,9 +163,9 @@ final class Startup {
     }
 
     private void checkPort(Endpoint.Tcp tcp, boolean servedByThisMachine) {
-        if (!tcp.loopback()) {
+        if (!tcp.loopback() && tcp.tls() == null) {
             throw MachineException.usage("--tcp " + tcp.host() + ":" + tcp.port() + " would let anyone who can"
-                    + " reach " + tcp.host() + " run builds; bind loopback instead, e.g. --tcp " + tcp.port());
+                    + " reach it run builds; add --tls for mutual TLS, or bind loopback, e.g. --tcp " + tcp.port());
         }
         if (servedByThisMachine) {
             return;
@@ -204,16 +224,22 @@ final class Startup {
     }
 
     private Machine.Started bringUp(Driver driver, List<Endpoint> endpoints, boolean attached) {
+        for (Endpoint endpoint : endpoints) {
+            if (endpoint instanceof Endpoint.Tcp tcp && tcp.tls() != null) {
+                CertificateAuthority.ensure(Path.of(tcp.tls()), tcp.host());
+            }
+        }
         Route route = driver.bringUp(options, deadline);
         MachineRecord base = store.read(machine.name()).orElseThrow();
         if (route instanceof Route.Forwarded forwarded) {
             MachineRecord record = base.forwarding(endpoints, forwarded.socket(), forwarded.target().args());
-            return attached ? attach(record, driver) : detach(record, driver);
+            Runnable revive = forwarded.wasRunning() ? driver::revive : null;
+            return attached ? attach(record, driver, revive) : detach(record, driver, revive);
         }
         return runLocal(base.forwarding(endpoints, null, List.of()), (LocalDriver) driver, attached);
     }
 
-    private Machine.Started detach(MachineRecord record, Driver driver) {
+    private Machine.Started detach(MachineRecord record, Driver driver, Runnable revive) {
         Supervisor keeper = machine.forwardKeeper();
         Optional<MachineRecord> before = store.read(machine.name());
         boolean reuse = keeper.running().isPresent() && before.map(r -> r.building(List.of()))
@@ -226,16 +252,16 @@ final class Startup {
         if (!reuse) {
             keeper.launchForwardKeeper();
         }
-        return awaitOrUndo(record, driver, reuse ? null : () -> keeper.terminate(Duration.ofSeconds(3)), null);
+        return awaitOrUndo(record, driver, reuse ? null : () -> keeper.terminate(Duration.ofSeconds(3)), null, revive);
     }
 
     /** The caller's forward is not remembered: it lives only as long as the caller, unlike a keeper's. */
-    private Machine.Started attach(MachineRecord record, Driver driver) {
+    private Machine.Started attach(MachineRecord record, Driver driver, Runnable revive) {
         MachineRecord remembered = store.read(machine.name()).orElseThrow();
         store.write(remembered.forwarding(remembered.endpoints(), record.guestSocket(), record.ssh()));
         deadline.phase("opening " + describe(record.endpoints()));
         Forward forward = ForwardProcess.open(host, record, null);
-        return awaitOrUndo(record, driver, forward::close, forward);
+        return awaitOrUndo(record, driver, forward::close, forward, revive);
     }
 
     private Machine.Started runLocal(MachineRecord record, LocalDriver driver, boolean attached) {
@@ -251,20 +277,25 @@ final class Startup {
             driver.stop();
             machine.removeSockets(record.endpoints());
         };
-        return awaitOrUndo(record, driver, reuse ? null : undo, attached ? undo::run : null);
+        Runnable revive = reuse ? () -> driver.launch(record.endpoints()) : null;
+        return awaitOrUndo(record, driver, reuse ? null : undo, attached ? undo::run : null, revive);
     }
 
     /**
      * Waits until buildkitd answers through every endpoint. If it does not, or the user presses Ctrl-C meanwhile,
      * {@code undo} ends what this start launched; {@code owned} is what an attached caller closes later.
      */
-    private Machine.Started awaitOrUndo(MachineRecord record, Driver driver, Runnable undo, AutoCloseable owned) {
+    private Machine.Started awaitOrUndo(MachineRecord record, Driver driver, Runnable undo, AutoCloseable owned,
+            Runnable revive) {
         Thread hook = undo == null ? null : new Thread(undo);
         if (hook != null) {
             Runtime.getRuntime().addShutdownHook(hook);
         }
         try {
-            List<Worker> workers = awaitAnswers(record, driver);
+            List<Worker> workers = awaitAnswers(record, driver, revive);
+            // buildkitd makes its sockets group-usable; the toolkit's are its owner's only.
+            record.endpoints().stream().filter(Endpoint.Unix.class::isInstance)
+                    .forEach(e -> SocketFile.ownerOnly(((Endpoint.Unix) e).path()));
             MachineRecord seen = store.read(machine.name()).orElse(record).building(Machine.platformsOf(workers));
             store.write(seen);
             return new Machine.Started(machine.name(), record.endpoints(), workers, owned);
@@ -289,12 +320,12 @@ final class Startup {
         }
     }
 
-    private List<Worker> awaitAnswers(MachineRecord record, Driver driver) {
+    private List<Worker> awaitAnswers(MachineRecord record, Driver driver, Runnable revive) {
         deadline.phase("waiting for buildkitd to answer through " + describe(record.endpoints()));
         List<Worker> workers = List.of();
         for (Endpoint endpoint : record.endpoints()) {
             workers = Readiness.await(endpoint, deadline, host.log(),
-                    () -> "buildkitd's log ends with:\n" + driver.logTail());
+                    () -> "buildkitd's log ends with:\n" + driver.logTail(), revive);
         }
         deadline.done("buildkitd answers");
         return workers;
