@@ -8,8 +8,12 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +39,12 @@ class BadInputTest {
         Path brokenTemplate = Files.writeString(scratch.resolve("broken.yaml"), "containerd:\n  user: [true\n");
         takenPort = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
         String tooLong = scratch.resolve("s".repeat(120) + ".sock").toString();
+        Path shared = Files.createDirectories(scratch.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path foreign = scratch.resolve("foreign.sock");
+        try (var channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.bind(UnixDomainSocketAddress.of(foreign));
+        }
         return Stream.of(
                 row("shell metacharacters in the name", "not a valid machine name", "start", "a;b"),
                 row("command substitution in the name", "not a valid machine name", "start", "x$(id)"),
@@ -55,6 +65,18 @@ class BadInputTest {
                         scratch.resolve("missing/b.sock").toString()),
                 row("an existing file that is not our socket", "is not a socket of buildkit-machine's", "start",
                         "--unix", existingFile.toString()),
+                row("a socket folder other users may write to", "writable by other users", "start", "--unix",
+                        shared.resolve("b.sock").toString()),
+                row("a socket another program made", "is not a socket of buildkit-machine's", "start", "--unix",
+                        foreign.toString()),
+                row("TLS without a TCP endpoint", "--tls secures a TCP endpoint", "start", "--tls"),
+                row("a build host that looks like an ssh option", "is not [USER@]HOST", "start", "--host",
+                        "-oProxyCommand=sh"),
+                row("a build host with a shell word", "is not [USER@]HOST", "start", "--host", "me@$(reboot)"),
+                row("an identity without a build host", "need --host", "start", "--identity", "/k"),
+                row("an unknown driver", "is not one of", "start", "--driver", "docker"),
+                row("a build host for the Lima driver", "for the ssh driver", "start", "--driver", "lima", "--host",
+                        "me@example"),
                 row("zero CPUs", "more than 0", "start", "--cpus", "0"),
                 row("negative memory", "more than 0", "start", "--memory", "-1"),
                 row("CPUs that are no number", "--cpus", "start", "--cpus", "many"),
@@ -94,5 +116,6 @@ class BadInputTest {
         assertThat(lines.get(0)).startsWith("buildkit-machine: error: ").contains(says);
         assertThat(home).as("nothing created").doesNotExist();
         assertThat(Files.readString(existingFile)).isEqualTo("keep me");
+        assertThat(scratch.resolve("foreign.sock")).as("a socket that is not ours is never deleted").exists();
     }
 }

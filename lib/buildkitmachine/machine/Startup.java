@@ -195,17 +195,13 @@ final class Startup {
 
     /**
      * A machine that did not exist before and failed to start leaves nothing behind, but for a Lima instance that
-     * was created: its record stays, so that 'delete' can remove it.
+     * it created: its record stays, so that 'delete' can remove it.
      */
     private void forgetIfNew(Optional<MachineRecord> known, Driver driver) {
-        if (known.isPresent()) {
+        if (known.isPresent() || store.read(machine.name()).map(MachineRecord::createdInstance).orElse(false)) {
             return;
         }
-        if (Driver.LIMA.equals(driver.name())) {
-            if (!"NotCreated".equals(safeState(driver))) {
-                return;
-            }
-        } else {
+        if (!Driver.LIMA.equals(driver.name())) {
             try {
                 driver.stop();
             } catch (MachineException ignored) {
@@ -213,14 +209,6 @@ final class Startup {
             }
         }
         store.forget(machine.name());
-    }
-
-    private static String safeState(Driver driver) {
-        try {
-            return driver.state();
-        } catch (MachineException e) {
-            return "Unknown";
-        }
     }
 
     private Machine.Started bringUp(Driver driver, List<Endpoint> endpoints, boolean attached) {
