@@ -84,7 +84,7 @@ class BuildAndPushTest {
     @Test
     void buildsAndPushesThroughTheUnixSocketAndTheTcpPort() throws Exception {
         Path socket = work.resolve("buildkitd.sock");
-        Run unix = cli.run("start", "e2e", "--unix", socket.toString(), "--timeout", "120s");
+        Run unix = cli.run("start", "e2e", "--driver", "lima", "--unix", socket.toString(), "--timeout", "120s");
         assertThat(unix.code()).as(unix.toString()).isZero();
 
         buildAndPush("unix://" + socket, "1");
@@ -111,5 +111,27 @@ class BuildAndPushTest {
         String output = new String(build.getInputStream().readAllBytes());
         assertThat(build.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(build.exitValue()).as(output).isZero();
+    }
+
+    @Test
+    void buildsAndPushesThroughATlsEndpointServedByTheKeeper() throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Run tls = cli.run("start", "e2e", "--driver", "lima", "--tcp", Integer.toString(port), "--tls",
+                "--timeout", "120s");
+        assertThat(tls.code()).as(tls.toString()).isZero();
+        Path client = work.resolve("state/e2e/tls/client");
+
+        List<String> command = List.of(buildctl.toString(), "--addr", "tcp://127.0.0.1:" + port, "--tlsdir",
+                client.toString(), "--tlsservername", "buildkitd", "build", "--frontend", "dockerfile.v0",
+                "--local", "context=" + work, "--local", "dockerfile=" + work, "--output",
+                "type=image,name=" + registry.address() + "/e2e/tls:1,push=true,registry.insecure=true");
+        Process build = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(build.getInputStream().readAllBytes());
+        assertThat(build.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(build.exitValue()).as(output).isZero();
+        assertThat(registry.get("/v2/e2e/tls/tags/list")).contains("\"1\"");
     }
 }

@@ -97,4 +97,29 @@ class LocalAndBuildxTest {
         assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(process.exitValue()).as(output).isZero();
     }
+
+    @Test
+    void aTlsEndpointServesBuildctlWithThePrintedFlags() throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Run start = cli.run("start", "here", "--driver", "local", "--tcp", Integer.toString(port), "--tls",
+                "--timeout", "60s");
+        assertThat(start.code()).as(start.toString()).isZero();
+        String flags = start.out().lines().filter(l -> l.startsWith("# buildctl ")).findFirst().orElseThrow();
+        List<String> command = new java.util.ArrayList<>(List.of(buildctl.toString()));
+        for (String word : flags.substring("# buildctl ".length()).split(" ")) {
+            command.add(word.replace("'", ""));
+        }
+
+        List<String> workers = new java.util.ArrayList<>(command);
+        workers.addAll(List.of("debug", "workers"));
+        run(workers);
+        command.addAll(List.of("build", "--frontend", "dockerfile.v0", "--local", "context=" + work, "--local",
+                "dockerfile=" + work, "--output",
+                "type=image,name=" + registry.address() + "/local/tls:1,push=true,registry.insecure=true"));
+        run(command);
+        assertThat(registry.get("/v2/local/tls/tags/list")).contains("\"1\"");
+    }
 }

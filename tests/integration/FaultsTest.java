@@ -359,10 +359,18 @@ class FaultsTest {
     @Test
     void aBuildHostThatFallsSilentIsHealedWithinFiveSecondsOfAnsweringAgain() throws Exception {
         startOnBuildHost();
-        // The far end of the link goes down: the route stays and packets vanish without an error, as when a laptop
-        // sleeps or its Wi-Fi goes away under an open connection. ssh then hangs in connect unless it is bounded.
-        dropAndHeal("the build host silent", () -> ip("-n", remote.namespace(), "link", "set", "eth0", "down"),
-                () -> ip("-n", remote.namespace(), "link", "set", "eth0", "up"));
+        // The far end of the link goes down while this side keeps its route and (a permanent entry) the far end's
+        // link address: packets vanish without any error, as behind a Wi-Fi that went away or a sleeping router.
+        // Nothing tells ssh; it notices only through its own timeouts, in connect too.
+        String mac = Processes.run("ip", "-n", remote.namespace(), "-br", "link", "show", "eth0").out()
+                .trim().split("\\s+")[2];
+        ip("neigh", "replace", remote.address(), "lladdr", mac, "dev", remote.hostInterface(), "nud", "permanent");
+        try {
+            dropAndHeal("the build host silent", () -> ip("-n", remote.namespace(), "link", "set", "eth0", "down"),
+                    () -> ip("-n", remote.namespace(), "link", "set", "eth0", "up"));
+        } finally {
+            Processes.run("ip", "neigh", "del", remote.address(), "dev", remote.hostInterface());
+        }
     }
 
     /** The ssh driver on a build host in a namespace of its own, offering its buildkitd on a unix socket. */
