@@ -15,6 +15,9 @@ import org.zeroturnaround.exec.ProcessExecutor;
 
 /** The OpenSSH client, for commands in a guest and for the forwards that carry buildkitd's socket to the host. */
 public final class Ssh {
+    /** Seconds to wait for a TCP connect: enough for any working network, short enough to try again soon. */
+    private static final String CONNECT_TIMEOUT = "ConnectTimeout=3";
+
     private final Program program;
     private final Host host;
 
@@ -35,7 +38,7 @@ public final class Ssh {
      * to a shell, so nothing a user typed may be part of it (user arguments go through {@link ShellQuote}).
      */
     public Program.Result exec(SshTarget target, String script, Duration timeout) {
-        List<String> args = new ArrayList<>(List.of("-o", "BatchMode=yes"));
+        List<String> args = new ArrayList<>(List.of("-o", "BatchMode=yes", "-o", CONNECT_TIMEOUT));
         args.addAll(target.args());
         args.add("--");
         args.add(script);
@@ -50,8 +53,9 @@ public final class Ssh {
                 "-o", "ControlMaster=no", "-o", "ControlPath=none",
                 "-o", "BatchMode=yes",
                 "-o", "ExitOnForwardFailure=yes",
-                // A dead connection (sleep, network change) ends ssh within seconds, so the forward is re-made.
-                "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3",
+                // A dead connection (sleep, network change) ends ssh within seconds, so the forward is re-made;
+                // a connect into a network that is down gives up soon, so the next try sees it come back.
+                "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3", "-o", CONNECT_TIMEOUT,
                 // The socket is usable by its owner only; a stale one of ours is replaced.
                 "-o", "StreamLocalBindMask=0177", "-o", "StreamLocalBindUnlink=yes",
                 "-N"));
