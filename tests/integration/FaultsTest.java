@@ -287,7 +287,8 @@ class FaultsTest {
         // The one that waited read the record before it got the lock; writing that stale copy back would make the
         // tool forget that it created the Lima instance, and 'delete' would then keep the VM.
         JsonNode record = JSON.readTree(folder("twin").resolve("machine.json").toFile());
-        assertThat(record.path("createdInstance").asBoolean()).as("machine.json after both:\n" + record).isTrue();
+        assertThat(record.path("createdInstance").asBoolean())
+                .as("machine.json after both:\n" + record + "\nfirst " + first + "\nsecond " + second).isTrue();
         ok(cli, "delete", "twin", "--force");
         assertThat(lima.run("list", "--json").stdout()).as("the Lima instance is deleted").doesNotContain("twin");
     }

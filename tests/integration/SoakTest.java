@@ -157,6 +157,7 @@ class SoakTest {
         Path folder = work.resolve("state/cycle");
         long self = ProcessHandle.current().pid();
         List<Long> cycles = new ArrayList<>();
+        Set<Long> daemons = new java.util.HashSet<>();
         int fdsAfterWarmUp = -1;
         int planned = START_STOP_CYCLES;
         long began = System.nanoTime();
@@ -165,6 +166,8 @@ class SoakTest {
             long start = System.nanoTime();
             ok("start", "cycle", "--driver", "local", "--unix", socket.toString(), "--timeout", "60s");
             assertThat(DaemonProbe.unix(socket).listWorkers(Duration.ofSeconds(2))).hasSize(1);
+            long daemon = status("cycle").at("/daemon/pid").asLong();
+            assertThat(daemons.add(daemon)).as("cycle " + cycle + " runs a buildkitd of its own").isTrue();
             ok("stop", "cycle");
             cycles.add(Duration.ofNanos(System.nanoTime() - start).toMillis());
             if (cycle == 5) {

@@ -156,7 +156,7 @@ public final class Processes {
         }
     }
 
-    /** Runs a command as root-owned helper (ip, mount) and returns its exit code and output. */
+    /** Runs a helper command of the test's own (ip, mount) and returns its exit code and output. */
     public static Result run(String... command) {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();

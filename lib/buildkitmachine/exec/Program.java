@@ -85,13 +85,15 @@ public final class Program {
                 .redirectError(stderr)
                 // An empty stdin, so that no child ever waits on the user's terminal.
                 .redirectInput(stdin == null ? InputStream.nullInputStream() : new ByteArrayInputStream(stdin));
+        StartedProcess started = null;
         try {
-            StartedProcess started = executor.start();
+            started = executor.start();
             Children.track(started.getProcess());
             ProcessResult result = started.getFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             return new Result(command, result.getExitValue(), result.outputUTF8(),
                     stderr.toString(StandardCharsets.UTF_8));
         } catch (TimeoutException e) {
+            started.getProcess().destroy();
             throw MachineException.toolFailed(
                     name + " did not finish within " + timeout.toSeconds() + "s: " + String.join(" ", command));
         } catch (InterruptedException e) {

@@ -157,8 +157,15 @@ public final class MachineStore {
             }
             return new Lock(channel, lock);
         } catch (IOException e) {
-            throw MachineException.state("cannot lock " + file + ": " + e.getMessage());
+            throw MachineException.state("cannot lock " + file + " (" + reason(e) + "); check that " + root
+                    + " is writable and the disk is not full");
         }
+    }
+
+    /** The cause without the path the message already names. */
+    private static String reason(IOException e) {
+        return e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+                : e.getClass().getSimpleName();
     }
 
     /** A held machine lock; closing releases it. */

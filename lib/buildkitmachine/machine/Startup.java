@@ -47,11 +47,17 @@ final class Startup {
         Driver driver = Driver.of(driverName, machine);
         driver.requireTools();
         try (MachineStore.Lock lock = store.lock(machine.name(), this::sayBusy)) {
-            remember(known, driverName);
+            // Read again under the lock: a start that ran meanwhile may have created the machine.
+            Optional<MachineRecord> current = store.read(machine.name());
+            if (current.isPresent() && !current.get().driver().equals(driverName)) {
+                throw MachineException.state("machine " + machine.name() + " was just started with the "
+                        + current.get().driver() + " driver by another command; start it again without --driver");
+            }
+            remember(current, driverName);
             try {
                 return bringUp(driver, endpoints, attached);
             } catch (RuntimeException e) {
-                forgetIfNew(known, driver);
+                forgetIfNew(current, driver);
                 throw e;
             }
         }
