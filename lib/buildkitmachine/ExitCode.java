@@ -16,6 +16,8 @@ public enum ExitCode {
     NOT_READY(5),
     /** The machine is not in a state that allows the command (missing, stopped, busy). */
     STATE(6),
+    /** {@code doctor} found something that stops the tool from working; each finding says how to fix it. */
+    UNHEALTHY(7),
     /** Interrupted by the user (128 + SIGINT, as shells report it). */
     INTERRUPTED(130);
 

@@ -91,6 +91,9 @@ public final class FakeBuildkitd {
         if (addrs.isEmpty()) {
             throw usage("--addr is required");
         }
+        if (options.containsKey("--config") && !Files.isReadable(Path.of(options.get("--config")))) {
+            throw usage("failed to load config from " + options.get("--config") + ": no such file");
+        }
         FakeBuildkitd fake = new FakeBuildkitd(
             List.of(options.getOrDefault("--platforms", "linux/" + goArch()).split(",")),
             options.containsKey("--log") ? Path.of(options.get("--log")) : null,
@@ -150,11 +153,11 @@ public final class FakeBuildkitd {
 
     static Map<String, String> parse(String[] args) {
         List<String> flags = List.of("--version", "--fail-list-workers", "--no-info");
-        // --root and the worker switches are buildkitd's own flags, taken and ignored, so that the local driver
-        // can run this double in buildkitd's place.
+        // --root, --config and the worker switches are buildkitd's own flags, taken and ignored (a --config file
+        // must exist, as buildkitd requires), so that the local driver can run this double in buildkitd's place.
         List<String> valued = List.of("--addr", "--delay-ms", "--platforms", "--log", "--header-fragment",
             "--tls-keystore", "--tls-password", "--root", "--oci-worker", "--containerd-worker",
-            "--tlscacert", "--tlscert", "--tlskey");
+            "--tlscacert", "--tlscert", "--tlskey", "--config");
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             String[] kv = args[i].split("=", 2);

@@ -45,7 +45,31 @@ class BadInputTest {
         try (var channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.bind(UnixDomainSocketAddress.of(foreign));
         }
+        Path context = Files.createDirectories(scratch.resolve("context"));
+        Files.writeString(context.resolve("Dockerfile"), "FROM scratch\n");
+        String ctx = context.toString();
         return Stream.of(
+                row("a build context that is not a folder", "is not a folder", "build",
+                        scratch.resolve("nowhere").toString()),
+                row("a Dockerfile that does not exist", "does not exist", "build", "-f", "missing.Dockerfile", ctx),
+                row("a push without an image name", "--push needs an image name", "build", "--push", ctx),
+                row("a build argument that is not NAME=VALUE", "is not NAME=VALUE", "build", "--build-arg", "=x", ctx),
+                row("an image name with a comma", "is not an image name", "build", "-t", "a,b", ctx),
+                row("two build contexts", "one context folder", "build", ctx, ctx),
+                row("buildctl without arguments", "give buildctl's arguments", "buildctl"),
+                row("buildctl arguments before --", "after --", "buildctl", "a", "debug"),
+                row("a cache size that is no size", "is not a size", "prune", "--keep-storage", "lots"),
+                row("no lines of log", "out of range", "logs", "-n", "0"),
+                row("an unknown setting", "is not a setting", "config", "set", "vm.cpu", "2"),
+                row("a setting with a bad value", "must be a whole number", "config", "set", "vm.cpus", "0"),
+                row("a setting value that is not YAML", "is not a value", "config", "set", "emulation", "[arm64"),
+                row("an architecture that cannot be emulated", "list of architectures", "config", "set",
+                        "emulation", "[sparc]"),
+                row("a registry with a shell word", "not a registry", "config", "set",
+                        "buildkitd.insecureRegistries", "['$(reboot)']"),
+                row("a bad machine name for config", "not a valid machine name", "config", "set", "-m", "a;b",
+                        "vm.cpus", "2"),
+                row("removing a setting that is not set", "is not set", "config", "unset", "buildkitd.debug"),
                 row("shell metacharacters in the name", "not a valid machine name", "start", "a;b"),
                 row("command substitution in the name", "not a valid machine name", "start", "x$(id)"),
                 row("a space in the name", "not a valid machine name", "start", "my machine"),

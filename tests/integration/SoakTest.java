@@ -194,7 +194,8 @@ class SoakTest {
                 + String.join("\n", Processes.fdTargets(self))).isLessThanOrEqualTo(3);
         try (Stream<Path> files = Files.list(folder)) {
             assertThat(files.map(f -> f.getFileName().toString()).toList()).as("files in the machine folder")
-                    .allMatch(Set.of("machine.json", "lock", "daemon.log", "run", "buildkit")::contains);
+                    .allMatch(Set.of("machine.json", "lock", "daemon.log", "run", "buildkit", "buildkitd.toml")
+                            ::contains);
         }
     }
 

@@ -16,11 +16,13 @@ import org.junit.jupiter.api.Assumptions;
 /** A real distribution registry (Debian's docker-registry) on a loopback port of its own, plain HTTP. */
 public final class Registry implements AutoCloseable {
     private final Path dir;
+    private final String host;
     private final int port;
     private final Process process;
 
-    private Registry(Path dir, int port, Process process) {
+    private Registry(Path dir, String host, int port, Process process) {
         this.dir = dir;
+        this.host = host;
         this.port = port;
         this.process = process;
     }
@@ -42,12 +44,47 @@ public final class Registry implements AutoCloseable {
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("registry.log").toFile())
                     .start();
-            Registry registry = new Registry(dir, port, process);
+            Registry registry = new Registry(dir, "127.0.0.1", port, process);
             registry.awaitUp();
             return registry;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Starts one inside a test host's network namespace, at its address: a registry that is not on loopback, which
+     * buildkitd reaches over HTTPS unless told that it is insecure.
+     */
+    public static Registry startIn(NetnsHost netns) {
+        Path binary = Path.of("/usr/bin/docker-registry");
+        Assumptions.assumeTrue(Files.isExecutable(binary),
+                "docker-registry is not installed: apt-get install docker-registry");
+        int port = 5000;
+        Path config = netns.guestFile("registry.yml", String.join("\n",
+                "version: 0.1",
+                "log: {level: warn}",
+                "storage: {filesystem: {rootdirectory: " + netns.guestDir().resolve("registry-data") + "}}",
+                "http: {addr: " + netns.address() + ":" + port + "}", ""), false);
+        Process process = netns.exec(binary.toString(), "serve", config.toString());
+        drain(process.getInputStream());
+        drain(process.getErrorStream());
+        Registry registry = new Registry(null, netns.address(), port, process);
+        registry.awaitUp();
+        return registry;
+    }
+
+    /** Reads and drops a stream, so that a chatty registry never blocks on a full pipe. */
+    private static void drain(java.io.InputStream stream) {
+        Thread reader = new Thread(() -> {
+            try (stream) {
+                stream.transferTo(java.io.OutputStream.nullOutputStream());
+            } catch (IOException ignored) {
+                // The registry ended.
+            }
+        }, "registry-output");
+        reader.setDaemon(true);
+        reader.start();
     }
 
     private static int freePort() throws IOException {
@@ -74,7 +111,7 @@ public final class Registry implements AutoCloseable {
 
     /** host:port, for image names. */
     public String address() {
-        return "127.0.0.1:" + port;
+        return host + ":" + port;
     }
 
     /** "STATUS BODY" of a GET, e.g. of /v2/NAME/tags/list. */
@@ -103,6 +140,8 @@ public final class Registry implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        TestSshd.deleteTree(dir);
+        if (dir != null) {
+            TestSshd.deleteTree(dir);
+        }
     }
 }

@@ -105,6 +105,11 @@ public final class TestSshd implements AutoCloseable {
         return runtimeDir;
     }
 
+    /** XDG_CONFIG_HOME of every session: where the guest's buildkitd.toml goes. Made by the guest when needed. */
+    public Path configDir() {
+        return guestDir.resolve("config");
+    }
+
     /** A guest-owned folder (mode 0755) for files the guest reads or writes. */
     public Path guestDir() {
         return guestDir;
@@ -303,7 +308,9 @@ public final class TestSshd implements AutoCloseable {
                 "MaxSessions 64",
                 "MaxStartups 64",
                 "LogLevel VERBOSE",
-                "SetEnv XDG_RUNTIME_DIR=" + runtimeDir));
+                // Each guest has its own settings folder, as each VM has its own home: buildkitd.toml written for one
+                // test must not reach the next.
+                "SetEnv XDG_RUNTIME_DIR=" + runtimeDir + " XDG_CONFIG_HOME=" + configDir()));
         for (String sftp : List.of("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
                 "/usr/libexec/sftp-server")) {
             if (Files.isExecutable(Path.of(sftp))) {

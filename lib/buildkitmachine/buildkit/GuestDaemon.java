@@ -1,9 +1,15 @@
 package buildkitmachine.buildkit;
 
+import buildkitmachine.MachineException;
+import buildkitmachine.config.BuildkitdConfig;
 import buildkitmachine.exec.Program;
 import buildkitmachine.ssh.Ssh;
+import buildkitmachine.ssh.ShellQuote;
 import buildkitmachine.ssh.SshTarget;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -42,6 +48,50 @@ public final class GuestDaemon {
             "fi",
             "exit 3");
 
+    /**
+     * Prints the worker of the guest's buildkitd (containerd for Lima's service, else oci), then its settings file.
+     * The rootless buildkitd reads that file from the user's config folder without being told.
+     */
+    public static final String READ_CONFIG = String.join("\n",
+            "if command -v systemctl >/dev/null 2>&1 && systemctl --user cat default-buildkit.service >/dev/null 2>&1;"
+                    + " then echo containerd; else echo oci; fi",
+            "f=\"${XDG_CONFIG_HOME:-$HOME/.config}/buildkit/buildkitd.toml\"",
+            "if [ -f \"$f\" ]; then cat \"$f\"; fi",
+            "exit 0");
+
+    /** Replaces the settings file with stdin, whole or not at all. */
+    public static final String WRITE_CONFIG = String.join("\n",
+            "d=\"${XDG_CONFIG_HOME:-$HOME/.config}/buildkit\"",
+            "mkdir -p \"$d\" && cat >\"$d/buildkitd.toml.tmp\" && mv \"$d/buildkitd.toml.tmp\" \"$d/buildkitd.toml\"");
+
+    /**
+     * Prints the emulators missing among those named as arguments (qemu's names, e.g. aarch64); with {@code install}
+     * first, installs them with the guest's package manager through passwordless sudo, as Lima's guests allow.
+     */
+    public static final String EMULATORS = String.join("\n",
+            "missing() { for a in \"$@\"; do [ -e \"/proc/sys/fs/binfmt_misc/qemu-$a\" ] || echo \"$a\"; done; }",
+            "if [ \"$1\" = install ]; then",
+            "  shift",
+            "  [ -z \"$(missing \"$@\")\" ] && exit 0",
+            "  sudo -n true 2>/dev/null || { echo 'installing emulators needs passwordless sudo in the guest' >&2; exit 4; }",
+            "  if command -v apt-get >/dev/null; then sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q"
+                    + " qemu-user-static >&2",
+            "  elif command -v dnf >/dev/null; then sudo -n dnf install -y qemu-user-static >&2",
+            "  else echo 'no apt-get or dnf in the guest to install qemu-user-static with' >&2; exit 4; fi",
+            "fi",
+            "missing \"$@\"");
+
+    /** Shows the last $1 lines of buildkitd's log, and with $2 = follow, what comes after until interrupted. */
+    public static final String LOGS = String.join("\n",
+            "n=$1; f=",
+            "[ \"$2\" = follow ] && f=-f",
+            "if command -v journalctl >/dev/null 2>&1 && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
+            "  exec journalctl --user --no-pager -n \"$n\" $f -u default-buildkit.service",
+            "fi",
+            "log=\"${XDG_DATA_HOME:-$HOME/.local/share}/buildkit-machine/buildkitd.log\"",
+            "[ -f \"$log\" ] || { echo \"no buildkitd log here: no default-buildkit.service journal, no $log\" >&2; exit 4; }",
+            "exec tail -n \"$n\" $f \"$log\"");
+
     private static final Duration QUICK = Duration.ofSeconds(20);
 
     private final Ssh ssh;
@@ -70,6 +120,52 @@ public final class GuestDaemon {
         }
         result.orFail();
         return true;
+    }
+
+    /**
+     * Writes buildkitd's settings in the guest when they differ from what is there; true when they changed, so that
+     * buildkitd must restart to take them. A file the toolkit did not write is left alone while nothing is set.
+     */
+    public boolean writeConfig(BuildkitdConfig config) {
+        String[] seen = ssh.exec(target, READ_CONFIG, QUICK).orFail().stdout().split("\n", 2);
+        BuildkitdConfig.Worker worker = "containerd".equals(seen[0].strip())
+                ? BuildkitdConfig.Worker.CONTAINERD : BuildkitdConfig.Worker.OCI;
+        String current = seen.length > 1 ? seen[1] : "";
+        String wanted = config.toml(worker);
+        boolean ours = current.startsWith(BuildkitdConfig.HEADER);
+        if (current.equals(wanted) || !ours && config.isDefault()) {
+            return false;
+        }
+        ssh.exec(target, WRITE_CONFIG, wanted.getBytes(StandardCharsets.UTF_8), QUICK).orFail();
+        return true;
+    }
+
+    /**
+     * Makes the guest able to run these architectures (qemu's names) by emulation, installing qemu-user-static when
+     * any is missing; true when something was installed, so that buildkitd must restart to offer them.
+     */
+    public boolean ensureEmulators(List<String> qemuArches) {
+        if (qemuArches.isEmpty()) {
+            return false;
+        }
+        String arches = ShellQuote.join(qemuArches);
+        String missing = ssh.exec(target, "set -- " + arches + "\n" + EMULATORS, QUICK).orFail().stdout().strip();
+        if (missing.isEmpty()) {
+            return false;
+        }
+        String left = ssh.exec(target, "set -- install " + arches + "\n" + EMULATORS, Duration.ofMinutes(10))
+                .orFail().stdout().strip();
+        if (!left.isEmpty()) {
+            throw MachineException.toolFailed("the guest still cannot run " + left.replace('\n', ' ')
+                    + " after installing qemu-user-static; check 'buildkit-machine ssh' and /proc/sys/fs/binfmt_misc");
+        }
+        return true;
+    }
+
+    /** Streams buildkitd's log to the writers; returns the exit code of the guest's log reader. */
+    public int streamLog(int lines, boolean follow, PrintWriter out, PrintWriter err) {
+        String arguments = "set -- " + lines + (follow ? " follow" : "") + "\n";
+        return ssh.stream(target, arguments + LOGS, out, err);
     }
 
     /** The tail of buildkitd's log in the guest, for messages when it does not answer. */

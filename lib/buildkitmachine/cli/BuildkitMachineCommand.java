@@ -17,11 +17,14 @@ import picocli.CommandLine.Spec;
                 + "or a TCP port, ready for buildctl and docker buildx.",
         subcommands = {
             StartCommand.class, StopCommand.class, StatusCommand.class, ListCommand.class, EnvCommand.class,
-            SshCommand.class, BuildxCommand.class, DeleteCommand.class
+            SshCommand.class, BuildxCommand.class, DeleteCommand.class, ConfigCommand.class, BuildCommand.class,
+            BuildctlCommand.class, DuCommand.class, PruneCommand.class, LogsCommand.class, DoctorCommand.class,
+            CompletionCommand.class
         },
         footer = {"", "Exit codes:", "  0 ok, 1 internal error, 2 bad usage, 3 missing or too old tool,",
             "  4 a tool failed, 5 buildkitd did not answer in time,",
-            "  6 machine not in the needed state, 130 interrupted"})
+            "  6 machine not in the needed state, 7 doctor found a problem, 130 interrupted;",
+            "  build, buildctl and ssh pass their program's own exit code through"})
 final class BuildkitMachineCommand implements Runnable {
     final Cli cli;
 

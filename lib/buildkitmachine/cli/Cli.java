@@ -16,15 +16,22 @@ import picocli.CommandLine;
 public final class Cli {
     private final Map<String, String> env;
     private final Path workingFolder;
+    private final boolean terminal;
 
     public Cli(Map<String, String> env, Path workingFolder) {
+        this(env, workingFolder, false);
+    }
+
+    /** With {@code terminal}, progress lines count their seconds in place. */
+    public Cli(Map<String, String> env, Path workingFolder, boolean terminal) {
         this.env = Map.copyOf(env);
         this.workingFolder = workingFolder;
+        this.terminal = terminal;
     }
 
     /** The command line of this process. */
     public static Cli current() {
-        return new Cli(System.getenv(), Path.of("").toAbsolutePath());
+        return new Cli(System.getenv(), Path.of("").toAbsolutePath(), Log.stderrIsTerminal(System.getenv()));
     }
 
     /** Runs one command and returns its exit code. */
@@ -45,7 +52,7 @@ public final class Cli {
 
     /** The host as a command sees it, with diagnostics at the level the user chose. */
     Host host(PrintWriter err, Log.Level level) {
-        return Host.of(env, new Log(err, level));
+        return Host.of(env, new Log(err, level, terminal));
     }
 
     /** The folder relative paths are resolved against. */

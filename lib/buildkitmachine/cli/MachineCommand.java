@@ -13,7 +13,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** What every command shares: the verbosity options, the host, the writers, and JSON output. */
@@ -23,14 +22,16 @@ abstract class MachineCommand implements Callable<Integer> {
     @Mixin
     Verbosity verbosity;
 
-    @ParentCommand
-    BuildkitMachineCommand parent;
-
     @Spec
     CommandSpec spec;
 
     Host host() {
-        return parent.cli.host(err(), verbosity.level());
+        return cli().host(err(), verbosity.level());
+    }
+
+    /** The command line this command runs in, found at the root of picocli's tree (commands may nest). */
+    Cli cli() {
+        return ((BuildkitMachineCommand) spec.root().userObject()).cli;
     }
 
     Machine machine(String name) {
@@ -43,6 +44,20 @@ abstract class MachineCommand implements Callable<Integer> {
 
     PrintWriter err() {
         return spec.commandLine().getErr();
+    }
+
+    /**
+     * The positional words the user typed before {@code --}: picocli hands over those after it in the same list, so
+     * the command line as typed tells them apart.
+     */
+    List<String> beforeDashes(List<String> positionals) {
+        List<String> typed = spec.commandLine().getParseResult().originalArgs();
+        int dashes = typed.indexOf("--");
+        if (dashes < 0) {
+            return positionals;
+        }
+        int after = typed.size() - dashes - 1;
+        return positionals.subList(0, Math.max(0, positionals.size() - after));
     }
 
     /** Prints one value as compact JSON on a line of its own. */

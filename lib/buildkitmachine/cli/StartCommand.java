@@ -105,7 +105,7 @@ final class StartCommand extends MachineCommand {
         StartOptions options = new StartOptions(endpoints(), resources(), template(), Durations.parse(timeout),
                 driver, null, false, tls);
         if (remote != null) {
-            Path folder = parent.cli.workingFolder();
+            Path folder = cli().workingFolder();
             options = options.onHost(RemoteHost.parse(remote, resolve(folder, identity), resolve(folder, knownHosts)),
                     startDaemon).withDriver(driver == null ? "ssh" : driver);
         } else if (startDaemon || identity != null || knownHosts != null) {
@@ -121,7 +121,7 @@ final class StartCommand extends MachineCommand {
     private List<Endpoint> endpoints() {
         List<Endpoint> endpoints = new ArrayList<>();
         if (unix != null) {
-            endpoints.add(Endpoint.parseUnix(unix, parent.cli.workingFolder()));
+            endpoints.add(Endpoint.parseUnix(unix, cli().workingFolder()));
         }
         if (tcp != null) {
             endpoints.add(Endpoint.parseTcp(tcp));
@@ -143,7 +143,7 @@ final class StartCommand extends MachineCommand {
     }
 
     private Template template() {
-        return template == null ? null : Template.read(parent.cli.workingFolder().resolve(template));
+        return template == null ? null : Template.read(cli().workingFolder().resolve(template));
     }
 
     private static void positive(String option, Number value) {

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,6 +97,32 @@ public final class Program {
             started.getProcess().destroy();
             throw MachineException.toolFailed(
                     name + " did not finish within " + timeout.toSeconds() + "s: " + String.join(" ", command));
+        } catch (InterruptedException e) {
+            throw MachineException.interrupted("waiting for " + name);
+        } catch (ExecutionException | IOException e) {
+            throw MachineException.toolFailed("could not run " + name + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Runs the program for the user, as if they had run it themselves: its output goes to the writers as it comes
+     * and its exit code is returned for the caller to pass through. No timeout: the user ends it with Ctrl-C, which
+     * ends it too. Its stdin is empty, so that it never competes with the user's terminal. A null folder is this
+     * process's own.
+     */
+    public int stream(List<String> args, Path folder, PrintWriter out, PrintWriter err) {
+        List<String> command = command(args);
+        host.log().debug("run: " + String.join(" ", command));
+        try (WriterStream stdout = new WriterStream(out); WriterStream stderr = new WriterStream(err)) {
+            StartedProcess started = new ProcessExecutor(command)
+                    .environment(host.env())
+                    .directory(folder == null ? null : folder.toFile())
+                    .redirectInput(InputStream.nullInputStream())
+                    .redirectOutput(stdout)
+                    .redirectError(stderr)
+                    .start();
+            Children.track(started.getProcess());
+            return started.getFuture().get().getExitValue();
         } catch (InterruptedException e) {
             throw MachineException.interrupted("waiting for " + name);
         } catch (ExecutionException | IOException e) {

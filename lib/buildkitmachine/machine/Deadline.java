@@ -26,7 +26,7 @@ public final class Deadline {
     public void phase(String name) {
         phase = name;
         phaseStart = System.nanoTime();
-        log.progress(name + "…");
+        log.phase(name);
     }
 
     /** A progress line within the current phase. */
@@ -36,7 +36,7 @@ public final class Deadline {
 
     /** Reports the current phase as done, with how long it took. */
     public void done(String what) {
-        log.progress(what + " (" + Log.seconds(Duration.ofNanos(System.nanoTime() - phaseStart)) + ")");
+        log.phaseDone(what, Duration.ofNanos(System.nanoTime() - phaseStart));
     }
 
     /** The phase under way. */

@@ -1,8 +1,11 @@
 package buildkitmachine.machine;
 
 import buildkitmachine.MachineException;
+import buildkitmachine.buildkit.Emulation;
 import buildkitmachine.buildkit.GuestDaemon;
+import buildkitmachine.config.Config;
 import buildkitmachine.lima.LimaInstance;
+import buildkitmachine.lima.LimaResources;
 import buildkitmachine.lima.Limactl;
 import buildkitmachine.lima.Template;
 import buildkitmachine.ssh.SshTarget;
@@ -39,8 +42,25 @@ final class LimaDriver implements Driver {
         LimaInstance instance = ensureRunning(options, deadline);
         SshTarget target = SshTarget.fromConfig(instance.sshConfig());
         GuestDaemon daemon = new GuestDaemon(machine.ssh(), target);
+        configure(daemon, deadline);
         return new Route.Forwarded(target, awaitSocket(daemon, deadline, wasRunning ? this::revive : null),
                 wasRunning);
+    }
+
+    /**
+     * Brings buildkitd's settings and the emulators the configuration asks for into the guest, and restarts
+     * buildkitd when either changed, so that it takes them.
+     */
+    private void configure(GuestDaemon daemon, Deadline deadline) {
+        Config config = Config.load(machine.host(), machine.name());
+        deadline.phase("applying buildkitd's settings and emulators in the guest");
+        boolean settings = daemon.writeConfig(config.buildkitd());
+        boolean emulators = daemon.ensureEmulators(Emulation.qemuNames(config.emulation()));
+        if (settings || emulators) {
+            deadline.say((settings ? "buildkitd's settings" : "the emulators") + " changed; restarting buildkitd");
+            revive();
+        }
+        deadline.done("buildkitd's settings are in place");
     }
 
     /** Restarts Lima's buildkitd service, or where the guest has none, the whole VM. */
@@ -80,7 +100,8 @@ final class LimaDriver implements Driver {
         template.minimumLimaVersion().ifPresent(limactl::requireAtLeast);
         deadline.phase("creating the Lima instance " + machine.name() + " from " + template.source());
         try {
-            limactl.create(machine.name(), template, options.resources(), deadline.remaining());
+            LimaResources resources = options.resources().orElse(Config.load(machine.host(), machine.name()).vm());
+            limactl.create(machine.name(), template, resources, deadline.remaining());
         } catch (MachineException e) {
             // Lima may leave a half-made instance behind; it is ours, so it goes.
             limactl.find(machine.name()).ifPresent(i -> limactl.delete(machine.name(), true, deadline.remaining()));

@@ -1,6 +1,9 @@
 package buildkitmachine.machine;
 
 import buildkitmachine.MachineException;
+import buildkitmachine.buildkit.Emulation;
+import buildkitmachine.config.BuildkitdConfig;
+import buildkitmachine.config.Config;
 import buildkitmachine.exec.Program;
 import buildkitmachine.ssh.SshTarget;
 import java.io.IOException;
@@ -78,6 +81,7 @@ final class LocalDriver implements Driver {
                     buildkitd.require().toString()));
         }
         command.add("--root=" + folder.resolve("buildkit"));
+        command.add("--config=" + configFile());
         for (Endpoint endpoint : endpoints) {
             command.add("--addr=" + endpoint.buildkitHost());
             if (endpoint instanceof Endpoint.Tcp tcp) {
@@ -87,6 +91,36 @@ final class LocalDriver implements Driver {
             }
         }
         daemon().launch(command, environment(folder));
+    }
+
+    /** buildkitd's settings file, in the machine's folder. */
+    Path configFile() {
+        return machine.folder().resolve("buildkitd.toml");
+    }
+
+    /**
+     * Writes buildkitd's settings and checks the emulators the configuration asks for; true when the settings
+     * changed, so that a running buildkitd must be restarted to take them.
+     */
+    boolean configure() {
+        Config config = Config.load(machine.host(), machine.name());
+        List<String> missing = Emulation.missingHere(config.emulation());
+        if (!missing.isEmpty()) {
+            throw MachineException.usage("this host cannot emulate " + String.join(", ", missing) + ", which the"
+                    + " configuration asks for; install qemu-user-static (e.g. 'sudo apt-get install"
+                    + " qemu-user-static') or remove them with 'buildkit-machine config unset emulation'");
+        }
+        String wanted = config.buildkitd().toml(BuildkitdConfig.Worker.OCI);
+        try {
+            if (Files.isRegularFile(configFile()) && Files.readString(configFile()).equals(wanted)) {
+                return false;
+            }
+            Files.writeString(configFile(), wanted);
+            return true;
+        } catch (IOException e) {
+            throw MachineException.state("cannot write " + configFile() + " (" + e.getMessage()
+                    + "); check that the folder is writable and the disk is not full");
+        }
     }
 
     /** rootlesskit refuses a state folder that exists; the one left by an earlier run is ours to remove. */

@@ -2,11 +2,17 @@ package buildkitmachine.machine;
 
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
+import buildkitmachine.buildkit.Buildctl;
 import buildkitmachine.buildkit.Buildx;
+import buildkitmachine.buildkit.GuestDaemon;
 import buildkitmachine.buildkit.Worker;
+import buildkitmachine.exec.Program;
 import buildkitmachine.lima.Limactl;
 import buildkitmachine.ssh.Ssh;
 import buildkitmachine.ssh.SshTarget;
+import buildkitmachine.tls.TlsFiles;
+import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,6 +58,11 @@ public final class Machine {
                     + " use at most " + LONGEST_NAME + " letters and digits, joined singly by '.', '_' or '-',"
                     + " e.g. 'buildkit-arm'");
         }
+    }
+
+    /** The names of every machine the toolkit knows. */
+    public static List<String> known(Host host) {
+        return new MachineStore(host.stateHome()).names();
     }
 
     /** The machine's name. */
@@ -173,6 +184,42 @@ public final class Machine {
         }
         store.write(record.inBuilders(builders));
         return node;
+    }
+
+    /** buildctl pointed at the machine's first endpoint, with its TLS flags; the endpoints must be open. */
+    public Buildctl buildctl() {
+        MachineRecord record = record().filter(r -> !r.endpoints().isEmpty() && endpointsOpen())
+                .orElseThrow(() -> MachineException.state("machine " + name + " is not running; start it with"
+                        + " 'buildkit-machine start " + name + "'"));
+        Endpoint endpoint = record.endpoints().get(0);
+        List<String> tls = endpoint instanceof Endpoint.Tcp tcp
+                ? tcp.tlsFiles().map(TlsFiles::buildctlFlags).orElse(List.of()) : List.of();
+        return new Buildctl(host, endpoint.buildkitHost(), tls);
+    }
+
+    /**
+     * Streams the last lines of buildkitd's log to the writers, and with {@code follow} what comes after until the
+     * user interrupts; returns the exit code of the program that reads the log.
+     */
+    public int logs(int lines, boolean follow, PrintWriter out, PrintWriter err) {
+        if (record().isEmpty() && "NotCreated".equals(driver().state())) {
+            throw MachineException.state("there is no machine named " + name
+                    + "; 'buildkit-machine list' shows the machines there are");
+        }
+        if (!Driver.LOCAL.equals(driverName())) {
+            return new GuestDaemon(ssh, driver().shell()).streamLog(lines, follow, out, err);
+        }
+        Path log = new Supervisor(host, folder(), Supervisor.DAEMON).logFile();
+        if (!Files.isRegularFile(log)) {
+            throw MachineException.state("buildkitd of " + name + " has written no log yet; start it with"
+                    + " 'buildkit-machine start " + name + "'");
+        }
+        List<String> args = new ArrayList<>(List.of("-n", Integer.toString(lines)));
+        if (follow) {
+            args.add("-F");
+        }
+        args.add(log.toString());
+        return new Program("tail", "install coreutils", host).stream(args, folder(), out, err);
     }
 
     /** Removes the machine from every buildx builder it joined; builders left without a node go too. */

@@ -1,6 +1,7 @@
 package buildkitmachine.machine;
 
 import buildkitmachine.MachineException;
+import buildkitmachine.config.ConfigFile;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -123,9 +124,24 @@ public final class MachineStore {
         }
     }
 
-    /** Removes a machine's folder and everything the toolkit kept in it. */
+    /**
+     * Removes what the toolkit kept of a machine. The machine's configuration file is the user's, so it stays (and
+     * with it the folder), ready for a machine of that name again.
+     */
     public void forget(String name) {
-        deleteTree(folder(name));
+        Path folder = folder(name);
+        Path config = folder.resolve(ConfigFile.NAME);
+        if (!Files.isRegularFile(config, LinkOption.NOFOLLOW_LINKS)) {
+            deleteTree(folder);
+            return;
+        }
+        try (Stream<Path> files = Files.list(folder)) {
+            for (Path file : files.filter(f -> !f.equals(config)).toList()) {
+                deleteTree(file);
+            }
+        } catch (IOException e) {
+            throw MachineException.state("cannot remove what is in " + folder + ": " + e.getMessage());
+        }
     }
 
     /** Removes a folder of the toolkit's with everything in it; links are removed, never followed. */

@@ -3,6 +3,7 @@ package buildkitmachine.machine;
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
 import buildkitmachine.buildkit.Worker;
+import buildkitmachine.config.Config;
 import buildkitmachine.lima.LimaResources;
 import buildkitmachine.lima.Template;
 import buildkitmachine.tls.CertificateAuthority;
@@ -41,6 +42,7 @@ final class Startup {
         checkEndpoints(endpoints, known, machine.forwardKeeper());
         String driverName = chooseDriver(known);
         checkOptionsFit(driverName, known);
+        checkConfig(driverName);
         if (Driver.LIMA.equals(driverName) && options.template() == null) {
             Template.bundled();
         }
@@ -91,6 +93,20 @@ final class Startup {
         if (!Driver.LIMA.equals(driver) && sized) {
             throw MachineException.usage("--cpus, --memory, --disk, --arch, --vm-type and --template size a Lima VM;"
                     + " the " + driver + " driver has none");
+        }
+    }
+
+    /** Reads the configuration files now, so that a mistake in them stops the start before anything changes. */
+    private void checkConfig(String driver) {
+        Config config = Config.load(host, machine.name());
+        LimaResources vm = options.resources().orElse(config.vm());
+        if (Boolean.TRUE.equals(vm.rosetta()) && vm.vmType() != null && !"vz".equals(vm.vmType())) {
+            throw MachineException.usage("vm.rosetta needs the vz VM type, not " + vm.vmType() + "; set vm.vmType"
+                    + " to vz or vm.rosetta to false");
+        }
+        if (Driver.SSH.equals(driver) && !config.buildkitd().isDefault()) {
+            host.log().warn("buildkitd settings of the configuration apply to Lima and local machines only; the"
+                    + " build host's buildkitd keeps its own");
         }
     }
 
@@ -260,7 +276,8 @@ final class Startup {
 
     private Machine.Started runLocal(MachineRecord record, LocalDriver driver, boolean attached) {
         Optional<MachineRecord> before = store.read(machine.name());
-        boolean reuse = !attached && driver.daemon().running().isPresent()
+        boolean changed = driver.configure();
+        boolean reuse = !attached && !changed && driver.daemon().running().isPresent()
                 && before.map(MachineRecord::endpoints).equals(Optional.of(record.endpoints()));
         store.write(record);
         deadline.phase("starting buildkitd on " + describe(record.endpoints()));

@@ -3,11 +3,9 @@ package buildkitmachine.ssh;
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
 import buildkitmachine.exec.Program;
-import java.io.ByteArrayOutputStream;
+import buildkitmachine.exec.WriterStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,11 +36,25 @@ public final class Ssh {
      * to a shell, so nothing a user typed may be part of it (user arguments go through {@link ShellQuote}).
      */
     public Program.Result exec(SshTarget target, String script, Duration timeout) {
+        return exec(target, script, null, timeout);
+    }
+
+    /** Runs a constant script with these bytes on its stdin: how files reach the guest without a shared folder. */
+    public Program.Result exec(SshTarget target, String script, byte[] stdin, Duration timeout) {
         List<String> args = new ArrayList<>(List.of("-o", "BatchMode=yes", "-o", CONNECT_TIMEOUT));
         args.addAll(target.args());
         args.add("--");
         args.add(script);
-        return program.run(args, timeout);
+        return program.run(args, stdin, timeout);
+    }
+
+    /** Runs a constant script and streams its output to the writers until it ends; returns its exit code. */
+    public int stream(SshTarget target, String script, PrintWriter out, PrintWriter err) {
+        List<String> args = new ArrayList<>(List.of("-o", "BatchMode=yes", "-o", CONNECT_TIMEOUT));
+        args.addAll(target.args());
+        args.add("--");
+        args.add(script);
+        return program.stream(args, null, out, err);
     }
 
     /** The full command line of a forward that lives exactly as long as its own ssh process. */
@@ -103,7 +115,7 @@ public final class Ssh {
 
     private int throughWriters(List<String> command, PrintWriter out, PrintWriter err)
             throws IOException, InterruptedException {
-        try (LineStream stdout = new LineStream(out); LineStream stderr = new LineStream(err)) {
+        try (WriterStream stdout = new WriterStream(out); WriterStream stderr = new WriterStream(err)) {
             return new ProcessExecutor(command)
                     .environment(host.env())
                     .redirectInput(System.in)
@@ -113,36 +125,6 @@ public final class Ssh {
                     .getExitValue();
         } catch (java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("ssh has no timeout here", e);
-        }
-    }
-
-    /** Passes a child's output to a writer line by line, so that multi-byte characters are never split. */
-    private static final class LineStream extends OutputStream {
-        private final PrintWriter writer;
-        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-
-        LineStream(PrintWriter writer) {
-            this.writer = writer;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            line.write(b);
-            if (b == '\n') {
-                flush();
-            }
-        }
-
-        @Override
-        public synchronized void flush() {
-            writer.print(line.toString(StandardCharsets.UTF_8));
-            writer.flush();
-            line.reset();
-        }
-
-        @Override
-        public void close() {
-            flush();
         }
     }
 }
