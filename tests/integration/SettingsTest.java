@@ -177,8 +177,37 @@ class SettingsTest {
         assertThat(new TomlMapper().readTree(toml.toFile()).at("/worker/oci/max-parallelism").asInt()).isEqualTo(3);
         assertThat(status(local).at("/daemon/pid").asLong()).as("restarted").isNotEqualTo(pid);
         assertThat(DaemonProbe.unix(socket).listWorkers(Duration.ofSeconds(5))).hasSize(1);
+        assertFollowShowsNewLines(local, work.resolve("state/loc/daemon.log"));
         assertThat(local.run("delete", "--force", "loc").code()).isZero();
         assertThat(work.resolve("state/loc/config.yaml")).as("the user's file stays").exists();
+    }
+
+    /** {@code logs -f} shows a line written after it began, and ends its reader when interrupted. */
+    private static void assertFollowShowsNewLines(CliRunner runner, Path log) throws IOException {
+        java.util.concurrent.atomic.AtomicReference<Run> result = new java.util.concurrent.atomic.AtomicReference<>();
+        java.io.StringWriter live = new java.io.StringWriter();
+        Thread follower = new Thread(() -> result.set(runner.run(live, "logs", "loc", "-f", "-n", "1")));
+        follower.start();
+        String marker = "a line written while following " + System.nanoTime();
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (live.toString().isEmpty() && System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+        assertThat(live.toString()).as("the last line, before anything new").isNotEmpty().doesNotContain(marker);
+        Files.writeString(log, marker + "\n", java.nio.file.StandardOpenOption.APPEND);
+        while (!live.toString().contains(marker) && System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+        assertThat(live.toString()).contains(marker);
+        follower.interrupt();
+        try {
+            follower.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        assertThat(follower.isAlive()).as("logs -f ends when interrupted").isFalse();
+        assertThat(commandLines(ProcessHandle.current().pid())).noneMatch(l -> l.contains("tail") && l.contains(
+                log.toString()));
     }
 
     /** The command lines of a process and its descendants, as /proc has them. */

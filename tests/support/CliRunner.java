@@ -37,6 +37,13 @@ public final class CliRunner {
         return new Run(code, out.toString(), err.toString());
     }
 
+    /** Runs one command with its stdout going to {@code live} as it comes, for commands that keep running. */
+    public Run run(StringWriter live, String... args) {
+        StringWriter err = new StringWriter();
+        int code = new Cli(env, workingFolder).run(new PrintWriter(live), new PrintWriter(err), args);
+        return new Run(code, live.toString(), err.toString());
+    }
+
     /** What one command did. */
     public record Run(int code, String out, String err) {
         @Override

@@ -113,8 +113,9 @@ public final class Program {
     public int stream(List<String> args, Path folder, PrintWriter out, PrintWriter err) {
         List<String> command = command(args);
         host.log().debug("run: " + String.join(" ", command));
+        StartedProcess started = null;
         try (WriterStream stdout = new WriterStream(out); WriterStream stderr = new WriterStream(err)) {
-            StartedProcess started = new ProcessExecutor(command)
+            started = new ProcessExecutor(command)
                     .environment(host.env())
                     .directory(folder == null ? null : folder.toFile())
                     .redirectInput(InputStream.nullInputStream())
@@ -124,6 +125,9 @@ public final class Program {
             Children.track(started.getProcess());
             return started.getFuture().get().getExitValue();
         } catch (InterruptedException e) {
+            if (started != null) {
+                started.getProcess().destroy();
+            }
             throw MachineException.interrupted("waiting for " + name);
         } catch (ExecutionException | IOException e) {
             throw MachineException.toolFailed("could not run " + name + ": " + e.getMessage());
