@@ -217,8 +217,8 @@ class CompletionShellsTest {
         List<String> lines = fish(script, folder(), "buildkit-machine st");
 
         assertThat(candidates(lines)).containsExactlyInAnyOrder("start", "status", "stop");
-        assertThat(lines).contains("start\tCreate the machine if needed, start it, and offer its buildkitd on the host",
-                "stop\tClose the machine's endpoints and stop its VM");
+        assertThat(lines).contains("stop\tClose the machine's endpoints and stop its VM",
+                "start\tCreate the machine if needed, start it, and offer its buildkitd on the host");
     }
 
     @Test
