@@ -3,8 +3,8 @@ package buildkitmachine.machine;
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
 import buildkitmachine.exec.Program;
-import java.io.File;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -82,30 +82,39 @@ public final class Supervisor {
         return launch(command, Map.of());
     }
 
+    /**
+     * A constant script that starts its arguments detached, output appended to the file named first, and prints the
+     * PID. The shell exits at once: a child this JVM waited on would hold its exit back by a third of a second (the
+     * JVM waits for its process reaper, blocked in waitpid, before it exits).
+     */
+    static final String DETACH = "log=$1; shift; \"$@\" </dev/null >>\"$log\" 2>&1 & echo $!";
+
     /** Starts a command detached from this process and its terminal, and records its PID. */
     public ProcessHandle launch(List<String> command, Map<String, String> extraEnv) {
-        List<String> detached = new ArrayList<>();
+        List<String> detached = new ArrayList<>(List.of("/bin/sh", "-c", DETACH, "sh", logFile().toString()));
         // A new session has no controlling terminal, so closing the terminal sends it no SIGHUP; macOS has no
         // setsid command, and nohup covers that case.
         Program.findOnPath("setsid", host.env().getOrDefault("PATH", "")).ifPresent(p -> detached.add(p.toString()));
         detached.add("nohup");
         detached.addAll(command);
         host.log().debug("run: " + String.join(" ", detached));
-        // ProcessBuilder rather than zt-exec: the process must write to its own log file, not to pipes that end
-        // when this process exits.
-        ProcessBuilder builder = new ProcessBuilder(detached)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
-                .redirectErrorStream(true);
+        ProcessBuilder builder = new ProcessBuilder(detached).redirectErrorStream(true);
         builder.environment().clear();
         builder.environment().putAll(host.env());
         builder.environment().putAll(extraEnv);
         try {
-            ProcessHandle handle = builder.start().toHandle();
-            Files.writeString(pidFile(), ProcessId.of(handle) + "\n");
-            return handle;
-        } catch (IOException e) {
+            Process shell = builder.start();
+            String printed = new String(shell.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            shell.waitFor();
+            long pid = Long.parseLong(printed);
+            Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+            // A command that ended at once is remembered as gone; the wait for it then shows its log.
+            Files.writeString(pidFile(), handle.map(ProcessId::of).orElse(new ProcessId(pid, 0)) + "\n");
+            return handle.orElse(null);
+        } catch (IOException | NumberFormatException e) {
             throw MachineException.internal("cannot start " + command.get(0) + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            throw MachineException.interrupted("starting " + command.get(0));
         }
     }
 
