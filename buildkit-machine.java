@@ -1,5 +1,10 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+// Start fast: class data sharing (JBang keeps an archive per build; picocli's Java 5 classes cannot be archived,
+// which the JVM would say at length) and a client compiler, since commands are short.
+//CDS
+//RUNTIME_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xlog:cds=off -Xlog:cds+dynamic=off
+//MAIN buildkit_machine
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.zeroturnaround:zt-exec:1.12
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.21.3
