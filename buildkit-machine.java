@@ -60,6 +60,7 @@
 //SOURCES lib/buildkitmachine/lima/Limactl.java
 //SOURCES lib/buildkitmachine/lima/Template.java
 //SOURCES lib/buildkitmachine/machine/Deadline.java
+//SOURCES lib/buildkitmachine/machine/Doctor.java
 //SOURCES lib/buildkitmachine/machine/Driver.java
 //SOURCES lib/buildkitmachine/machine/Endpoint.java
 //SOURCES lib/buildkitmachine/machine/Forward.java
