@@ -37,7 +37,8 @@ final class DoctorCommand extends MachineCommand {
                     f.detail(), f.fix().isEmpty() ? "" : " (fix: " + f.fix() + ")"));
             long failed = findings.stream().filter(f -> f.status() == Doctor.Status.FAIL).count();
             long warned = findings.stream().filter(f -> f.status() == Doctor.Status.WARN).count();
-            out().println(ok ? "all is well" + (warned > 0 ? " (" + warned + " warning" + (warned == 1 ? ")" : "s)") : "")
+            String warnings = warned == 0 ? "" : " (" + warned + (warned == 1 ? " warning)" : " warnings)");
+            out().println(ok ? "all is well" + warnings
                     : failed + " problem" + (failed == 1 ? "" : "s") + " to fix");
             out().flush();
         }
