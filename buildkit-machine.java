@@ -81,12 +81,12 @@
 //SOURCES lib/buildkitmachine/machine/StartOptions.java
 //SOURCES lib/buildkitmachine/machine/Startup.java
 //SOURCES lib/buildkitmachine/machine/Supervisor.java
+//SOURCES lib/buildkitmachine/machine/TcpRelay.java
 //SOURCES lib/buildkitmachine/ssh/ShellQuote.java
 //SOURCES lib/buildkitmachine/ssh/Ssh.java
 //SOURCES lib/buildkitmachine/ssh/SshTarget.java
 //SOURCES lib/buildkitmachine/tls/CertificateAuthority.java
 //SOURCES lib/buildkitmachine/tls/TlsFiles.java
-//SOURCES lib/buildkitmachine/tls/TlsProxy.java
 //FILES templates/buildkit.yaml=templates/buildkit.yaml
 
 // buildkit-machine: a BuildKit daemon on your laptop, without Docker.

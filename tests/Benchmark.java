@@ -311,7 +311,7 @@ class Benchmark {
 
         List<String> build(Path context) {
             return List.of("build", "--frontend", "dockerfile.v0", "--local", "context=" + context,
-                    "--local", "dockerfile=" + context, "--output", "type=cacheonly");
+                    "--local", "dockerfile=" + context);
         }
 
         List<String> buildctl(String address, String... args) {

@@ -55,6 +55,17 @@ class EndpointTest {
     }
 
     @Test
+    void aTcpPortIsRelayedFromASocketInTheMachinesFolderWhileItsPathFits() {
+        Endpoint.Tcp tcp = Endpoint.parseTcp("9999");
+        Path deep = Path.of("/" + "d".repeat(Host.maxSocketPathBytes()));
+
+        assertThat(tcp.relaySocket(Path.of("/home/me/.buildkit-machine/bk")))
+                .contains(Path.of("/home/me/.buildkit-machine/bk/tcp-9999.sock"));
+        assertThat(tcp.relaySocket(deep)).as("too long for the kernel: ssh listens on the port").isEmpty();
+        assertThat(tcp.withTls(Path.of("/m/tls")).relaySocket(deep)).contains(Path.of("/m/tls/proxy-9999.sock"));
+    }
+
+    @Test
     void ipv6HostIsBracketedWhereAddressesNeedIt() {
         Endpoint.Tcp tcp = Endpoint.parseTcp("[::1]:9999");
 

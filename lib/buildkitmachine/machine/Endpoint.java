@@ -72,18 +72,24 @@ public sealed interface Endpoint permits Endpoint.Unix, Endpoint.Tcp {
             return "tcp://" + bracketed(host) + ":" + port;
         }
 
-        /** A TLS endpoint is served by the keeper, which passes the bytes to this socket of the ssh forward. */
+        /** ssh listening on the port itself: what a plain endpoint falls back to without a {@link #relaySocket}. */
         @Override
         public String sshForward(String guestSocket) {
-            if (tls != null) {
-                return proxySocket() + ":" + guestSocket;
-            }
             return bracketed(host) + ":" + port + ":" + guestSocket;
         }
 
-        /** Where the ssh forward behind a TLS endpoint listens. */
-        public Path proxySocket() {
-            return Path.of(tls).resolve("proxy-" + port + ".sock");
+        /**
+         * The socket of the ssh forward behind the keeper's {@link TcpRelay} for this port: in the TLS folder for a
+         * TLS endpoint, else in the machine's folder. Empty for a plain endpoint when the path would be longer than
+         * the kernel takes; ssh then listens on the port itself.
+         */
+        public Optional<Path> relaySocket(Path machineFolder) {
+            if (tls != null) {
+                return Optional.of(Path.of(tls).resolve("proxy-" + port + ".sock"));
+            }
+            Path socket = machineFolder.resolve("tcp-" + port + ".sock");
+            boolean fits = socket.toString().getBytes(StandardCharsets.UTF_8).length <= Host.maxSocketPathBytes();
+            return fits ? Optional.of(socket) : Optional.empty();
         }
 
         @Override

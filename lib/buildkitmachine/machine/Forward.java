@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.zeroturnaround.exec.ProcessExecutor;
 
 /**
- * Keeps an {@code ssh -N -L} forward alive: when ssh ends (killed, the laptop slept, the network dropped) it is
+ * Keeps an {@code ssh -L} forward alive: when ssh ends (killed, the laptop slept, the network dropped) it is
  * started again within a second or two, until {@link #close()}. Closing ends ssh and removes the socket files it made.
  */
 public final class Forward implements AutoCloseable {

@@ -5,11 +5,11 @@ import buildkitmachine.Log;
 import buildkitmachine.MachineException;
 import buildkitmachine.ssh.Ssh;
 import buildkitmachine.ssh.SshTarget;
-import buildkitmachine.tls.TlsProxy;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -29,7 +29,7 @@ public final class ForwardProcess {
         String name = folder.getFileName().toString();
         MachineRecord record = store.read(name)
                 .orElseThrow(() -> MachineException.state("no machine.json in " + folder));
-        Forward forward = open(host, record, new Supervisor(host, folder, Supervisor.FORWARD).stateFile());
+        Forward forward = open(host, record, folder, new Supervisor(host, folder, Supervisor.FORWARD).stateFile());
         CountDownLatch closed = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             forward.close();
@@ -41,22 +41,30 @@ public final class ForwardProcess {
         closed.await();
     }
 
-    /** Opens the forward that a machine record describes, with the TLS side of TLS endpoints. */
-    static Forward open(Host host, MachineRecord record, Path stateFile) {
-        SshTarget target = SshTarget.fromArgs(record.ssh());
-        List<String> forwards = record.endpoints().stream().map(e -> e.sshForward(record.guestSocket())).toList();
-        List<String> command = new Ssh(host).forwardCommand(target, forwards);
+    /**
+     * Opens the forward that a machine record describes. Unix endpoints are ssh's own sockets; TCP endpoints are
+     * served by a {@link TcpRelay} (with TLS where asked) in front of a socket of the forward in {@code folder}.
+     */
+    static Forward open(Host host, MachineRecord record, Path folder, Path stateFile) {
+        List<String> forwards = new ArrayList<>();
         List<Path> sockets = new ArrayList<>();
-        List<AutoCloseable> proxies = new ArrayList<>();
+        List<AutoCloseable> relays = new ArrayList<>();
         for (Endpoint endpoint : record.endpoints()) {
-            if (endpoint instanceof Endpoint.Unix unix) {
-                sockets.add(unix.path());
-            } else if (endpoint instanceof Endpoint.Tcp tcp && tcp.tls() != null) {
-                sockets.add(tcp.proxySocket());
-                proxies.add(TlsProxy.open(tcp.host(), tcp.port(), tcp.tlsFiles().orElseThrow(), tcp.proxySocket(),
+            Optional<Path> relay = endpoint instanceof Endpoint.Tcp tcp ? tcp.relaySocket(folder) : Optional.empty();
+            if (relay.isPresent()) {
+                Endpoint.Tcp tcp = (Endpoint.Tcp) endpoint;
+                forwards.add(relay.get() + ":" + record.guestSocket());
+                sockets.add(relay.get());
+                relays.add(TcpRelay.open(tcp.host(), tcp.port(), tcp.tlsFiles().orElse(null), relay.get(),
                         host.log()));
+            } else {
+                forwards.add(endpoint.sshForward(record.guestSocket()));
+                if (endpoint instanceof Endpoint.Unix unix) {
+                    sockets.add(unix.path());
+                }
             }
         }
-        return Forward.open(command, host.env(), record.endpoints(), sockets, proxies, stateFile, host.log());
+        List<String> command = new Ssh(host).forwardCommand(SshTarget.fromArgs(record.ssh()), forwards);
+        return Forward.open(command, host.env(), record.endpoints(), sockets, relays, stateFile, host.log());
     }
 }

@@ -133,9 +133,15 @@ public final class Machine {
         record().ifPresent(r -> removeSockets(r.endpoints()));
     }
 
+    /** Removes the socket files of these endpoints, and those behind their TCP relays, that are still there. */
     void removeSockets(List<Endpoint> endpoints) {
-        endpoints.stream().filter(Endpoint.Unix.class::isInstance)
-                .forEach(e -> SocketFile.removeIfSocket(((Endpoint.Unix) e).path()));
+        for (Endpoint endpoint : endpoints) {
+            if (endpoint instanceof Endpoint.Unix unix) {
+                SocketFile.removeIfSocket(unix.path());
+            } else if (endpoint instanceof Endpoint.Tcp tcp) {
+                tcp.relaySocket(folder()).ifPresent(SocketFile::removeIfSocket);
+            }
+        }
     }
 
     /**

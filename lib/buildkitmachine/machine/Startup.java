@@ -270,7 +270,7 @@ final class Startup {
         MachineRecord remembered = store.read(machine.name()).orElseThrow();
         store.write(remembered.forwarding(remembered.endpoints(), record.guestSocket(), record.ssh()));
         deadline.phase("opening " + describe(record.endpoints()));
-        Forward forward = ForwardProcess.open(host, record, null);
+        Forward forward = ForwardProcess.open(host, record, machine.folder(), null);
         return awaitOrUndo(record, driver, forward::close, forward, revive);
     }
 

@@ -15,6 +15,8 @@ import org.zeroturnaround.exec.ProcessExecutor;
 public final class Ssh {
     /** Seconds to wait for a TCP connect: enough for any working network, short enough to try again soon. */
     private static final String CONNECT_TIMEOUT = "ConnectTimeout=3";
+    /** What the forward's session runs in the guest: nothing but waiting (a sleep GNU and busybox both take). */
+    private static final String HOLD_SESSION = "exec sleep 2147483647";
 
     private final Program program;
     private final Host host;
@@ -70,12 +72,18 @@ public final class Ssh {
                 "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3", "-o", CONNECT_TIMEOUT,
                 // The socket is usable by its owner only; a stale one of ours is replaced.
                 "-o", "StreamLocalBindMask=0177", "-o", "StreamLocalBindUnlink=yes",
-                "-N"));
+                // A session with a terminal instead of -N: sshd turns Nagle's algorithm off (TCP_NODELAY) only for
+                // sessions with a terminal, and without it each small gRPC reply waits for the client's delayed
+                // ACK, about 40 ms a round trip. The terminal also makes sshd hang up the remote sleep when the
+                // connection ends. No escape character: nothing is typed into this session.
+                "-tt", "-e", "none"));
         for (String forward : localForwards) {
             args.add("-L");
             args.add(forward);
         }
         args.addAll(target.args());
+        args.add("--");
+        args.add(HOLD_SESSION);
         return program.command(args);
     }
 

@@ -1,11 +1,13 @@
-package buildkitmachine.tls;
+package buildkitmachine.machine;
 
 import buildkitmachine.Log;
 import buildkitmachine.MachineException;
+import buildkitmachine.tls.TlsFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -17,71 +19,81 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
 
 /**
- * The TLS side of a forwarded TCP endpoint: it accepts only clients whose certificate the machine's CA signed, and
- * passes their bytes to the ssh forward's socket in the machine's folder. Plain bytes never leave this host's
- * loopback or the ssh connection, so the daemon in the guest needs no certificates of its own.
+ * The TCP side of a forwarded TCP endpoint, served by the keeper: it accepts connections on the host's port and
+ * passes their bytes to a unix socket of the ssh forward in the machine's folder.
+ *
+ * <p>ssh could listen on the port itself, but OpenSSH turns Nagle's algorithm off only on ports forwarded to a TCP
+ * destination, not to a socket like buildkitd's; each small gRPC reply then waits for the client's delayed ACK.
+ * With TLS, the relay takes only clients whose certificate the machine's CA signed, so plain bytes never leave this
+ * host's loopback or the ssh connection and the daemon in the guest needs no certificates of its own.
  */
-public final class TlsProxy implements AutoCloseable {
+public final class TcpRelay implements AutoCloseable {
     private static final int BUFFER = 64 * 1024;
 
-    private final SSLServerSocket server;
+    private final ServerSocket server;
     private final Path backend;
     private final Log log;
     private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
 
-    private TlsProxy(SSLServerSocket server, Path backend, Log log) {
+    private TcpRelay(ServerSocket server, Path backend, Log log) {
         this.server = server;
         this.backend = backend;
         this.log = log;
     }
 
-    /** Listens on host:port with mutual TLS and starts accepting. */
-    public static TlsProxy open(String host, int port, TlsFiles files, Path backend, Log log) {
+    /** Listens on host:port, with mutual TLS when {@code tls} is given, and starts accepting. */
+    public static TcpRelay open(String host, int port, TlsFiles tls, Path backend, Log log) {
         try {
-            SSLServerSocket server = (SSLServerSocket) files.serverContext().getServerSocketFactory()
-                    .createServerSocket();
-            SSLParameters parameters = server.getSSLParameters();
-            parameters.setNeedClientAuth(true);
-            // gRPC clients insist on HTTP/2 by ALPN.
-            parameters.setApplicationProtocols(new String[] {"h2"});
-            server.setSSLParameters(parameters);
+            ServerSocket server = tls == null ? new ServerSocket() : tlsServer(tls);
             server.setReuseAddress(true);
             server.bind(new InetSocketAddress(host, port));
-            TlsProxy proxy = new TlsProxy(server, backend, log);
-            Thread acceptor = new Thread(proxy::accept, "tls-accept-" + port);
+            TcpRelay relay = new TcpRelay(server, backend, log);
+            Thread acceptor = new Thread(relay::accept, "relay-accept-" + port);
             acceptor.setDaemon(true);
             acceptor.start();
-            return proxy;
+            return relay;
         } catch (IOException e) {
-            throw MachineException.state("cannot listen with TLS on " + host + ":" + port + ": " + e.getMessage());
+            throw MachineException.state("cannot listen" + (tls == null ? "" : " with TLS") + " on " + host + ":"
+                    + port + ": " + e.getMessage());
         }
+    }
+
+    private static SSLServerSocket tlsServer(TlsFiles files) throws IOException {
+        SSLServerSocket server = (SSLServerSocket) files.serverContext().getServerSocketFactory().createServerSocket();
+        SSLParameters parameters = server.getSSLParameters();
+        parameters.setNeedClientAuth(true);
+        // gRPC clients insist on HTTP/2 by ALPN.
+        parameters.setApplicationProtocols(new String[] {"h2"});
+        server.setSSLParameters(parameters);
+        return server;
     }
 
     private void accept() {
         while (!server.isClosed()) {
             try {
                 Socket client = server.accept();
-                Thread thread = new Thread(() -> serve(client), "tls-connection");
+                Thread thread = new Thread(() -> serve(client), "relay-connection");
                 thread.setDaemon(true);
                 thread.start();
             } catch (IOException e) {
                 if (!server.isClosed()) {
-                    log.warn("TLS endpoint: " + e.getMessage());
+                    log.warn("TCP endpoint: " + e.getMessage());
                 }
             }
         }
     }
 
+    /** Copies the client's bytes to the daemon on a thread of its own, and the daemon's back on this one. */
     private void serve(Socket client) {
         open.add(client);
         try (client; SocketChannel daemon = SocketChannel.open(UnixDomainSocketAddress.of(backend))) {
             open.add(daemon);
             client.setTcpNoDelay(true);
             Thread upstream = start(() -> toDaemon(client.getInputStream(), daemon), daemon);
-            start(() -> toClient(daemon, client.getOutputStream()), client).join();
+            copyClosing(() -> toClient(daemon, client.getOutputStream()), client);
             upstream.join();
         } catch (IOException e) {
-            log.debug("TLS connection ended: " + e.getMessage());
+            log.debug("TCP connection ended: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
@@ -116,24 +128,26 @@ public final class TlsProxy implements AutoCloseable {
         void run() throws IOException;
     }
 
-    /** Copies until the source ends, then closes the target, which ends the other direction too. */
     private static Thread start(Copy copy, AutoCloseable target) {
-        Thread thread = new Thread(() -> {
-            try {
-                copy.run();
-            } catch (IOException ended) {
-                // Either side went away; closing the target below ends the other direction.
-            } finally {
-                try {
-                    target.close();
-                } catch (Exception ignored) {
-                    // Already closed.
-                }
-            }
-        }, "tls-pump");
+        Thread thread = new Thread(() -> copyClosing(copy, target), "relay-pump");
         thread.setDaemon(true);
         thread.start();
         return thread;
+    }
+
+    /** Copies until the source ends, then closes the target, which ends the other direction too. */
+    private static void copyClosing(Copy copy, AutoCloseable target) {
+        try {
+            copy.run();
+        } catch (IOException ended) {
+            // Either side went away; closing the target below ends the other direction.
+        } finally {
+            try {
+                target.close();
+            } catch (Exception ignored) {
+                // Already closed.
+            }
+        }
     }
 
     @Override
