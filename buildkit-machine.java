@@ -37,6 +37,7 @@
 //SOURCES lib/buildkitmachine/cli/DuCommand.java
 //SOURCES lib/buildkitmachine/cli/EnvCommand.java
 //SOURCES lib/buildkitmachine/cli/FishCompletion.java
+//SOURCES lib/buildkitmachine/cli/InstallCommand.java
 //SOURCES lib/buildkitmachine/cli/ListCommand.java
 //SOURCES lib/buildkitmachine/cli/LogsCommand.java
 //SOURCES lib/buildkitmachine/cli/MachineCommand.java
@@ -54,6 +55,7 @@
 //SOURCES lib/buildkitmachine/exec/Children.java
 //SOURCES lib/buildkitmachine/exec/Program.java
 //SOURCES lib/buildkitmachine/exec/WriterStream.java
+//SOURCES lib/buildkitmachine/install/Launcher.java
 //SOURCES lib/buildkitmachine/lima/LimaInstance.java
 //SOURCES lib/buildkitmachine/lima/LimaResources.java
 //SOURCES lib/buildkitmachine/lima/LimaVersion.java

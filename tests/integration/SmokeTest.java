@@ -110,6 +110,30 @@ class SmokeTest {
     }
 
     @Test
+    void theInstalledLauncherRunsTheToolWithoutJbang() throws Exception {
+        Path bin = work.resolve("it's a $(bin)");
+        Files.createDirectories(bin);
+
+        Run install = jbang(List.of("buildkit-machine.java", "install", "--dir", bin.toString()), 300);
+
+        assertThat(install.code()).as(install.err()).isZero();
+        Path launcher = bin.resolve("buildkit-machine");
+        assertThat(install.out()).isEqualTo(launcher + "\n");
+        assertThat(install.err()).contains("is not on your PATH");
+        ProcessBuilder builder = new ProcessBuilder(launcher.toString(), "list", "--json")
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(work.resolve("out").toFile())
+                .redirectError(work.resolve("err").toFile());
+        builder.environment().clear();
+        builder.environment().putAll(env);
+        builder.environment().put("PATH", bin + ":" + LifecycleTest.SYSTEM_PATH);
+        Process list = builder.start();
+        assertThat(list.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(list.exitValue()).as(Files.readString(work.resolve("err"))).isZero();
+        assertThat(Files.readString(work.resolve("out"))).startsWith("[");
+    }
+
+    @Test
     void badInputThroughJbangGivesOneLineAndTheUsageCode() throws Exception {
         Run bad = jbang(List.of("buildkit-machine.java", "start", "--tcp", "80"), 300);
 

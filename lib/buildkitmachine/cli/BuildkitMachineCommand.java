@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
             StartCommand.class, StopCommand.class, StatusCommand.class, ListCommand.class, EnvCommand.class,
             SshCommand.class, BuildxCommand.class, DeleteCommand.class, ConfigCommand.class, BuildCommand.class,
             BuildctlCommand.class, DuCommand.class, PruneCommand.class, LogsCommand.class, DoctorCommand.class,
-            CompletionCommand.class
+            CompletionCommand.class, InstallCommand.class
         },
         footer = {"", "Exit codes:", "  0 ok, 1 internal error, 2 bad usage, 3 missing or too old tool,",
             "  4 a tool failed, 5 buildkitd did not answer in time,",

@@ -1,0 +1,61 @@
+package buildkitmachine.cli;
+
+import buildkitmachine.MachineException;
+import buildkitmachine.install.Launcher;
+import java.io.File;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "install",
+        description = {"Put a fast buildkit-machine launcher on your PATH.",
+            "It starts this very build straight on Java, skipping JBang's own JVM on every command; run it again "
+                    + "after an update."},
+        footer = {"", "Examples:",
+            "  jbang buildkit-machine@OWNER/buildkit-machine install",
+            "  scripts/jbang buildkit-machine.java install --dir /usr/local/bin"})
+final class InstallCommand extends MachineCommand {
+    /** The entry script's class, which JBang's {@code //MAIN} names. */
+    static final String ENTRY_CLASS = "buildkit_machine";
+
+    @Option(names = "--dir", paramLabel = "DIR",
+            description = "The folder to write it in (default ~/.local/bin, created if missing).")
+    String dir;
+
+    @Option(names = "--json", description = "Print {\"launcher\", \"java\", \"onPath\"} instead.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        try {
+            Class.forName(ENTRY_CLASS, false, getClass().getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw MachineException.usage("this program is not the buildkit-machine entry script (no class "
+                    + ENTRY_CLASS + "); run 'install' through buildkit-machine.java");
+        }
+        Map<String, String> env = host().env();
+        Path folder = dir == null ? Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".local", "bin")
+                : cli().workingFolder().resolve(dir).toAbsolutePath().normalize();
+        Launcher launcher = Launcher.ofThisProcess(ENTRY_CLASS);
+        Path written = launcher.installIn(folder, dir == null);
+        boolean onPath = Arrays.stream(env.getOrDefault("PATH", "").split(File.pathSeparator))
+                .anyMatch(p -> !p.isEmpty() && Path.of(p).toAbsolutePath().normalize().equals(folder));
+        if (json) {
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("launcher", written.toString());
+            result.put("java", launcher.java().toString());
+            result.put("onPath", onPath);
+            printJson(result);
+        } else {
+            out().println(written);
+            out().flush();
+        }
+        if (!onPath) {
+            host().log().warn(folder + " is not on your PATH; add it, e.g. export PATH=\"" + folder + ":$PATH\"");
+        }
+        return 0;
+    }
+}
