@@ -12,7 +12,7 @@
 
 // The test suite in three tiers, one package each: fast (no external programs), integration (a real sshd and the
 // limactl double), e2e (a real rootless buildkitd where one is installed). Run from the repository's root:
-//   scripts/jbang tests/RunTests.java [fast|integration|e2e]...
+//   scripts/jbang tests/RunTests.java [fast|integration|e2e|TIER.CLASS]...
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -35,15 +35,19 @@ class RunTests {
     static final List<String> TIERS = List.of("fast", "integration", "e2e");
 
     public static void main(String[] args) {
-        List<String> tiers = args.length == 0 ? TIERS : List.of(args);
-        for (String tier : tiers) {
+        List<String> chosen = args.length == 0 ? TIERS : List.of(args);
+        LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
+        for (String choice : chosen) {
+            String tier = choice.split("\\.")[0];
             if (!TIERS.contains(tier)) {
-                System.err.println("RunTests: unknown tier '" + tier + "'; choose from " + TIERS);
+                System.err.println("RunTests: unknown tier '" + tier + "'; choose from " + TIERS
+                        + ", or name a class as TIER.CLASS");
                 System.exit(2);
             }
+            request.selectors(choice.contains(".") ? DiscoverySelectors.selectClass(choice)
+                    : DiscoverySelectors.selectPackage(choice));
         }
-        LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
-        tiers.forEach(t -> request.selectors(DiscoverySelectors.selectPackage(t)));
+        List<String> tiers = chosen.stream().map(c -> c.split("\\.")[0]).distinct().toList();
         Report report = new Report();
         Launcher launcher = LauncherFactory.create();
         LauncherDiscoveryRequest discovery = request.build();
