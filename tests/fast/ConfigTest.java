@@ -60,8 +60,10 @@ class ConfigTest {
         "a section given as a value     | buildkitd: 3                         | :1:1: 'buildkitd' holds settings",
         "broken YAML                    | vm:\\n  cpus: [2                     | :2:11: is not valid YAML",
         "a list for the whole file      | - vm                                 | :1:1: the file must hold settings",
-        "a mirror that is no host       | buildkitd:\\n  mirrors: {docker.io: [a b]} | :2:12: buildkitd.mirrors for docker.io",
-        "a size that is no size         | buildkitd:\\n  gc:\\n    keepStorage: lots | :3:18: buildkitd.gc.keepStorage must be a size"})
+        "a mirror that is no host       | buildkitd:\\n  mirrors: {docker.io: [a b]} |"
+                + " :2:12: buildkitd.mirrors for docker.io",
+        "a size that is no size         | buildkitd:\\n  gc:\\n    keepStorage: lots |"
+                + " :3:18: buildkitd.gc.keepStorage must be a size"})
     void aBrokenFileIsReportedWithFileLineAndColumnAndChangesNothing(String reason, String yaml, String says)
             throws IOException {
         Path file = home.resolve("config.yaml");

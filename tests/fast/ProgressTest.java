@@ -55,7 +55,8 @@ class ProgressTest {
     }
 
     @Test
-    void quietKeepsStderrEmptyOnSuccessAndResultsStayOnStdout(@org.junit.jupiter.api.io.TempDir java.nio.file.Path home) {
+    void quietKeepsStderrEmptyOnSuccessAndResultsStayOnStdout(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path home) {
         CliRunner cli = new CliRunner(Map.of("PATH", "/nonexistent", "BUILDKIT_MACHINE_HOME", home.toString()), home);
 
         CliRunner.Run normal = cli.run("config", "set", "vm.cpus", "2");

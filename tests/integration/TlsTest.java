@@ -73,7 +73,8 @@ class TlsTest {
 
     @Test
     void aForwardedEndpointOnAllAddressesTakesOnlyClientsTheCaSigned() throws Exception {
-        Run start = cli.run("start", "sealed", "--driver", "lima", "--tcp", "0.0.0.0:" + port, "--tls", "--timeout", "60s");
+        Run start = cli.run("start", "sealed", "--driver", "lima", "--tcp", "0.0.0.0:" + port, "--tls",
+                "--timeout", "60s");
 
         assertThat(start.code()).as(start.toString()).isZero();
         List<String> lines = start.out().lines().toList();
@@ -94,7 +95,8 @@ class TlsTest {
 
     @Test
     void theLocalDriverGivesBuildkitdItsOwnCertificates() throws Exception {
-        Run start = cli.run("start", "sealed", "--driver", "local", "--tcp", Integer.toString(port), "--tls", "--timeout", "60s");
+        Run start = cli.run("start", "sealed", "--driver", "local", "--tcp", Integer.toString(port), "--tls",
+                "--timeout", "60s");
 
         assertThat(start.code()).as(start.toString()).isZero();
         assertKeysArePrivate();
@@ -114,7 +116,8 @@ class TlsTest {
             Assumptions.abort("docker-buildx is not installed: " + e.getMessage());
             return;
         }
-        assertThat(cli.run("start", "sealed", "--driver", "lima", "--tcp", Integer.toString(port), "--tls", "--timeout", "60s").code())
+        assertThat(cli.run("start", "sealed", "--driver", "lima", "--tcp", Integer.toString(port), "--tls",
+                "--timeout", "60s").code())
                 .isZero();
 
         assertThat(cli.run("buildx", "sealed", "--builder", "sealed").code()).isZero();

@@ -47,7 +47,8 @@ public record BuildRequest(Path context, Path dockerfile, List<String> tags, Lis
             }
         }
         for (String tag : tags) {
-            if (tag.isBlank() || tag.contains(",") || tag.contains("\"") || tag.chars().anyMatch(Character::isWhitespace)) {
+            if (tag.isBlank() || tag.contains(",") || tag.contains("\"")
+                    || tag.chars().anyMatch(Character::isWhitespace)) {
                 throw MachineException.usage("-t '" + tag + "' is not an image name, e.g. registry.lan:5000/app:1");
             }
         }

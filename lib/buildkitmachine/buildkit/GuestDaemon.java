@@ -24,7 +24,8 @@ public final class GuestDaemon {
      */
     public static final String FIND_SOCKET = String.join("\n",
             "run=\"${XDG_RUNTIME_DIR:-/run/user/$(id -u)}\"",
-            "for s in \"$run\"/buildkit-*/buildkitd.sock \"$run\"/buildkit/buildkitd.sock /run/buildkit/buildkitd.sock; do",
+            "for s in \"$run\"/buildkit-*/buildkitd.sock \"$run\"/buildkit/buildkitd.sock"
+                    + " /run/buildkit/buildkitd.sock; do",
             "  if [ -S \"$s\" ]; then echo \"$s\"; exit 0; fi",
             "done",
             "exit 3");
@@ -34,7 +35,8 @@ public final class GuestDaemon {
      * own way of starting buildkitd writes.
      */
     public static final String LOG_TAIL = String.join("\n",
-            "if command -v journalctl >/dev/null 2>&1 && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
+            "if command -v journalctl >/dev/null 2>&1"
+                    + " && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
             "  exec journalctl --user --no-pager -n 20 -u default-buildkit.service",
             "fi",
             "f=\"${XDG_DATA_HOME:-$HOME/.local/share}/buildkit-machine/buildkitd.log\"",
@@ -43,7 +45,8 @@ public final class GuestDaemon {
 
     /** Restarts Lima's buildkitd service; exits 3 where there is no such service. */
     public static final String RESTART = String.join("\n",
-            "if command -v systemctl >/dev/null 2>&1 && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
+            "if command -v systemctl >/dev/null 2>&1"
+                    + " && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
             "  exec systemctl --user restart default-buildkit.service",
             "fi",
             "exit 3");
@@ -73,7 +76,8 @@ public final class GuestDaemon {
             "if [ \"$1\" = install ]; then",
             "  shift",
             "  [ -z \"$(missing \"$@\")\" ] && exit 0",
-            "  sudo -n true 2>/dev/null || { echo 'installing emulators needs passwordless sudo in the guest' >&2; exit 4; }",
+            "  sudo -n true 2>/dev/null"
+                    + " || { echo 'installing emulators needs passwordless sudo in the guest' >&2; exit 4; }",
             "  if command -v apt-get >/dev/null; then sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q"
                     + " qemu-user-static >&2",
             "  elif command -v dnf >/dev/null; then sudo -n dnf install -y qemu-user-static >&2",
@@ -85,11 +89,13 @@ public final class GuestDaemon {
     public static final String LOGS = String.join("\n",
             "n=$1; f=",
             "[ \"$2\" = follow ] && f=-f",
-            "if command -v journalctl >/dev/null 2>&1 && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
+            "if command -v journalctl >/dev/null 2>&1"
+                    + " && systemctl --user cat default-buildkit.service >/dev/null 2>&1; then",
             "  exec journalctl --user --no-pager -n \"$n\" $f -u default-buildkit.service",
             "fi",
             "log=\"${XDG_DATA_HOME:-$HOME/.local/share}/buildkit-machine/buildkitd.log\"",
-            "[ -f \"$log\" ] || { echo \"no buildkitd log here: no default-buildkit.service journal, no $log\" >&2; exit 4; }",
+            "[ -f \"$log\" ] || { echo \"no buildkitd log here: no default-buildkit.service journal,"
+                    + " no $log\" >&2; exit 4; }",
             "exec tail -n \"$n\" $f \"$log\"");
 
     private static final Duration QUICK = Duration.ofSeconds(20);

@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "build",
         description = {"Build a Dockerfile on a machine with buildctl, as 'docker build' would.",
             "Progress streams as it comes; pushes use your own registry credentials (~/.docker/config.json and its"
-                    + " helpers), which buildctl hands to buildkitd through the build session: they never enter the VM.",
+                    + " helpers), which buildctl hands to buildkitd through the build session:"
+                    + " they never enter the VM.",
             "Arguments after -- go to 'buildctl build' unchanged. The exit code is buildctl's."},
         footer = {"", "Examples:",
             "  buildkit-machine build -t registry.lan:5000/app:1 --push .",

@@ -42,6 +42,7 @@ public record LimaInstance(
 
     /** The ssh client configuration Lima rewrites at every start. */
     public Path sshConfig() {
-        return sshConfigFile != null && !sshConfigFile.isBlank() ? Path.of(sshConfigFile) : folder().resolve("ssh.config");
+        return sshConfigFile != null && !sshConfigFile.isBlank()
+                ? Path.of(sshConfigFile) : folder().resolve("ssh.config");
     }
 }

@@ -210,7 +210,8 @@ public final class Doctor {
         for (MachineStatus.EndpointStatus endpoint : status.endpoints()) {
             add(machine.name() + ": endpoint", endpoint.answers() ? Status.OK : Status.FAIL,
                     endpoint.buildkitHost() + (endpoint.answers() ? " answers" : " does not answer: "
-                            + endpoint.error()), endpoint.answers() ? null : "buildkit-machine start " + machine.name());
+                            + endpoint.error()),
+                    endpoint.answers() ? null : "buildkit-machine start " + machine.name());
         }
     }
 

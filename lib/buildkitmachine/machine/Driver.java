@@ -49,7 +49,8 @@ interface Driver {
             case LIMA -> new LimaDriver(machine);
             case LOCAL -> new LocalDriver(machine);
             case SSH -> new SshDriver(machine);
-            default -> throw MachineException.usage("--driver '" + name + "' is not one of " + String.join(", ", NAMES));
+            default -> throw MachineException.usage("--driver '" + name + "' is not one of "
+                    + String.join(", ", NAMES));
         };
     }
 

@@ -134,7 +134,8 @@ public sealed interface Endpoint permits Endpoint.Unix, Endpoint.Tcp {
         int bytes = path.toString().getBytes(StandardCharsets.UTF_8).length;
         if (bytes > Host.maxSocketPathBytes()) {
             throw MachineException.usage("--unix path is " + bytes + " bytes long, but the kernel takes at most "
-                    + Host.maxSocketPathBytes() + " for a socket; choose a shorter path, e.g. --unix /tmp/buildkitd.sock");
+                    + Host.maxSocketPathBytes()
+                    + " for a socket; choose a shorter path, e.g. --unix /tmp/buildkitd.sock");
         }
         return new Unix(path);
     }

@@ -84,7 +84,8 @@ public final class Forward implements AutoCloseable {
             }
             String why = "ssh exited with " + code + ": " + lastLines();
             log.warn("forward ended (" + why + "); starting it again");
-            delay = System.currentTimeMillis() - began > STEADY_MS ? FIRST_DELAY_MS : Math.min(delay * 2, LONGEST_DELAY_MS);
+            delay = System.currentTimeMillis() - began > STEADY_MS
+                    ? FIRST_DELAY_MS : Math.min(delay * 2, LONGEST_DELAY_MS);
             synchronized (this) {
                 restarts++;
             }

@@ -92,7 +92,8 @@ final class LimaDriver implements Driver {
         limactl.start(machine.name(), deadline.remaining());
         deadline.done("started the Lima instance " + machine.name());
         return limactl.find(machine.name()).filter(LimaInstance::running).orElseThrow(() ->
-                MachineException.toolFailed("limactl start reported success, but " + machine.name() + " is not Running"));
+                MachineException.toolFailed("limactl start reported success, but " + machine.name()
+                        + " is not Running"));
     }
 
     private void create(StartOptions options, Deadline deadline) {
@@ -162,7 +163,8 @@ final class LimaDriver implements Driver {
         boolean ours = machine.record().map(MachineRecord::createdInstance).orElse(false);
         if (!ours) {
             machine.host().log().warn("the Lima instance " + machine.name() + " was not created by buildkit-machine,"
-                    + " so it is kept; delete it with 'limactl delete " + machine.name() + "' if you no longer need it");
+                    + " so it is kept; delete it with 'limactl delete " + machine.name()
+                    + "' if you no longer need it");
             return;
         }
         machine.host().log().progress("deleting the Lima instance " + machine.name() + "…");

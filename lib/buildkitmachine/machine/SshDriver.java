@@ -23,11 +23,13 @@ final class SshDriver implements Driver {
             "run=\"${XDG_RUNTIME_DIR:-/run/user/$(id -u)}\"",
             "data=\"${XDG_DATA_HOME:-$HOME/.local/share}/buildkit-machine\"",
             "mkdir -p \"$run/buildkit-machine\" \"$data\" || exit 4",
-            "if [ -f \"$data/buildkitd.pid\" ] && kill -0 \"$(cat \"$data/buildkitd.pid\")\" 2>/dev/null; then exit 0; fi",
+            "if [ -f \"$data/buildkitd.pid\" ] && kill -0 \"$(cat \"$data/buildkitd.pid\")\" 2>/dev/null;"
+                    + " then exit 0; fi",
             "PATH=\"$PATH:$HOME/.local/bin:$HOME/bin:/usr/local/sbin:/usr/sbin:/sbin\"",
             "command -v buildkitd >/dev/null || { echo 'buildkitd is not installed on the build host' >&2; exit 4; }",
             "if [ \"$(id -u)\" = 0 ]; then set -- buildkitd; else",
-            "  command -v rootlesskit >/dev/null || { echo 'rootlesskit is not installed on the build host' >&2; exit 4; }",
+            "  command -v rootlesskit >/dev/null"
+                    + " || { echo 'rootlesskit is not installed on the build host' >&2; exit 4; }",
             "  set -- rootlesskit --net=host --copy-up=/etc --disable-host-loopback buildkitd",
             "fi",
             "nohup setsid \"$@\" --addr \"unix://$run/buildkit-machine/buildkitd.sock\" --root \"$data/root\" \\",

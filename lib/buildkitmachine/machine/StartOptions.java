@@ -25,7 +25,8 @@ public record StartOptions(List<Endpoint> endpoints, LimaResources resources, Te
 
     /** Lima's defaults, the bundled template, ten minutes, the default driver and endpoint. */
     public static StartOptions defaults() {
-        return new StartOptions(List.of(), LimaResources.defaults(), null, Duration.ofMinutes(10), null, null, false, false);
+        return new StartOptions(List.of(), LimaResources.defaults(), null, Duration.ofMinutes(10), null, null,
+                false, false);
     }
 
     /** The same options with these endpoints. */

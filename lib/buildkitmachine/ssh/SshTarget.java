@@ -36,7 +36,8 @@ public record SshTarget(List<String> options, String destination) {
                 .map(line -> line.substring(5).strip())
                 .findFirst()
                 .map(alias -> new SshTarget(List.of("-F", configFile.toString()), alias))
-                .orElseThrow(() -> MachineException.toolFailed(configFile + " names no Host; it is not a Lima ssh.config"));
+                .orElseThrow(() -> MachineException.toolFailed(
+                        configFile + " names no Host; it is not a Lima ssh.config"));
     }
 
     /** The target that {@link #args()} describes. */
