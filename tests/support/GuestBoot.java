@@ -39,11 +39,16 @@ public final class GuestBoot {
 
     /** A real rootless buildkitd under rootlesskit, as Lima's user-mode containerd setup runs it. */
     public static Path rootlessBuildkitd(TestSshd sshd, Path buildkitd, Path rootlesskit) {
+        return rootlessBuildkitd(sshd, buildkitd, rootlesskit, "");
+    }
+
+    /** The same, with more buildkitd options, e.g. another {@code --addr}. */
+    public static Path rootlessBuildkitd(TestSshd sshd, Path buildkitd, Path rootlesskit, String extraOptions) {
         return sshd.guestFile("boot-rootless.sh", PREAMBLE
                 // runc lives in /usr/sbin, which an ordinary user's PATH lacks.
                 + "PATH=\"$PATH:/usr/sbin:/sbin\"; export PATH\n"
                 + "exec " + rootlesskit + " --net=host --copy-up=/etc --disable-host-loopback " + buildkitd
-                + " --addr \"unix://$sock\" --root \"$XDG_RUNTIME_DIR/buildkit-root\""
+                + " --addr \"unix://$sock\" --root \"$XDG_RUNTIME_DIR/buildkit-root\"" + extraOptions
                 + " >\"$logdir/buildkitd.log\" 2>&1\n", true);
     }
 

@@ -72,6 +72,9 @@ public final class Ssh {
                 "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3", "-o", CONNECT_TIMEOUT,
                 // The socket is usable by its owner only; a stale one of ours is replaced.
                 "-o", "StreamLocalBindMask=0177", "-o", "StreamLocalBindUnlink=yes",
+                // Build contexts are bulk: AES-GCM (AES-NI, ARMv8 crypto) encrypts them faster than OpenSSH's
+                // first choice, ChaCha20; '^' only moves it first, so a host that refuses it still connects.
+                "-o", "Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com", "-o", "Compression=no",
                 // A session with a terminal instead of -N: sshd turns Nagle's algorithm off (TCP_NODELAY) only for
                 // sessions with a terminal, and without it each small gRPC reply waits for the client's delayed
                 // ACK, about 40 ms a round trip. The terminal also makes sshd hang up the remote sleep when the
