@@ -38,6 +38,16 @@ class CliTest {
     }
 
     @Test
+    void aCommandNamedByItsAliasRunsAndAMistypedOneIsRefusedAgainstTheWholeTree() {
+        Run alias = run("ls", "--json");
+        Run typo = run("stat");
+
+        assertThat(alias.code()).as(alias.err()).isZero();
+        assertThat(typo.code()).isEqualTo(2);
+        assertThat(typo.err()).contains("'stat'").contains("buildkit-machine --help");
+    }
+
+    @Test
     void versionIsPrinted() {
         assertThat(run("--version").out()).startsWith("buildkit-machine ");
     }

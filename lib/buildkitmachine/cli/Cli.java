@@ -6,8 +6,11 @@ import buildkitmachine.Log;
 import buildkitmachine.MachineException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /**
  * The command line: builds picocli's tree over the library and turns every failure into one line on stderr and an
@@ -36,13 +39,35 @@ public final class Cli {
 
     /** Runs one command and returns its exit code. */
     public int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine commandLine = commandLine(out, err);
+        CommandLine commandLine = commandLine(out, err, needed(args));
         return commandLine.execute(args);
     }
 
-    /** The picocli tree, wired to these writers. */
+    /** The whole picocli tree, wired to these writers. */
     public CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        return commandLine(out, err, BuildkitMachineCommand.SUBCOMMANDS);
+    }
+
+    /**
+     * The subcommand the first argument names, alone; else all of them. Building a subcommand's model loads the
+     * classes of all its fields, so a short command that builds only its own starts sooner. Help, version,
+     * completion and a mistyped command see the whole tree.
+     */
+    static List<Class<?>> needed(String... args) {
+        for (Class<?> subcommand : BuildkitMachineCommand.SUBCOMMANDS) {
+            Command command = subcommand.getAnnotation(Command.class);
+            boolean named = args.length > 0
+                    && (command.name().equals(args[0]) || Arrays.asList(command.aliases()).contains(args[0]));
+            if (named && subcommand != CompletionCommand.class) {
+                return List.of(subcommand);
+            }
+        }
+        return BuildkitMachineCommand.SUBCOMMANDS;
+    }
+
+    private CommandLine commandLine(PrintWriter out, PrintWriter err, List<Class<?>> subcommands) {
         CommandLine commandLine = new CommandLine(new BuildkitMachineCommand(this));
+        subcommands.forEach(commandLine::addSubcommand);
         commandLine.setOut(out);
         commandLine.setErr(err);
         commandLine.setExecutionExceptionHandler(this::onFailure);
