@@ -110,11 +110,11 @@ class SmokeTest {
     }
 
     @Test
-    void theInstalledLauncherRunsTheToolWithoutJbang() throws Exception {
+    void installThroughTheCatalogWritesALauncherThatRunsWithoutJbang() throws Exception {
         Path bin = work.resolve("it's a $(bin)");
         Files.createDirectories(bin);
 
-        Run install = jbang(List.of("buildkit-machine.java", "install", "--dir", bin.toString()), 300);
+        Run install = jbang(List.of("buildkit-machine@" + repo, "install", "--dir", bin.toString()), 300);
 
         assertThat(install.code()).as(install.err()).isZero();
         Path launcher = bin.resolve("buildkit-machine");
