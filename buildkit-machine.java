@@ -61,6 +61,7 @@
 //SOURCES lib/buildkitmachine/lima/LimaVersion.java
 //SOURCES lib/buildkitmachine/lima/Limactl.java
 //SOURCES lib/buildkitmachine/lima/Template.java
+//SOURCES lib/buildkitmachine/machine/AtomicFile.java
 //SOURCES lib/buildkitmachine/machine/Deadline.java
 //SOURCES lib/buildkitmachine/machine/Doctor.java
 //SOURCES lib/buildkitmachine/machine/Driver.java

@@ -143,7 +143,7 @@ public final class Forward implements AutoCloseable {
         ForwardState value = new ForwardState(ProcessHandle.current().pid(), state, restarts(), lastError,
                 System.currentTimeMillis(), sshId);
         try {
-            MachineStore.writeJson(stateFile, value);
+            AtomicFile.write(stateFile, value.toJson().getBytes(StandardCharsets.UTF_8));
         } catch (MachineException e) {
             log.warn(e.getMessage());
         }

@@ -14,4 +14,31 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ForwardState(long pid, String state, int restarts, String lastError, long since, ProcessId ssh) {
+    /**
+     * The JSON that Jackson reads back into this record, written by hand: the keeper writes it, and it never loads
+     * Jackson (see {@link ForwardProcess#arguments}).
+     */
+    String toJson() {
+        return "{\n  \"pid\" : " + pid + ",\n  \"state\" : " + quoted(state) + ",\n  \"restarts\" : " + restarts
+                + ",\n  \"lastError\" : " + quoted(lastError) + ",\n  \"since\" : " + since + ",\n  \"ssh\" : "
+                + (ssh == null ? "null" : "{\n    \"pid\" : " + ssh.pid() + ",\n    \"started\" : " + ssh.started()
+                        + "\n  }") + "\n}";
+    }
+
+    private static String quoted(String text) {
+        if (text == null) {
+            return "null";
+        }
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : text.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"').toString();
+    }
 }

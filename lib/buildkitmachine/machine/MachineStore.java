@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -88,23 +87,13 @@ public final class MachineStore {
 
     /** Writes a value as JSON through a temporary file and a rename, so readers never see half of it. */
     static void writeJson(Path file, Object value) {
-        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        byte[] bytes;
         try {
-            Files.write(temporary, JSON.writeValueAsBytes(value));
-            try {
-                Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
-            }
+            bytes = JSON.writeValueAsBytes(value);
         } catch (IOException e) {
-            try {
-                Files.deleteIfExists(temporary);
-            } catch (IOException ignored) {
-                // The original message below matters more than a leftover temporary file.
-            }
-            throw MachineException.state("cannot write " + file + " (" + e.getMessage()
-                    + "); check that the folder is writable and the disk is not full");
+            throw MachineException.internal("cannot write " + file + " as JSON: " + e.getMessage(), e);
         }
+        AtomicFile.write(file, bytes);
     }
 
     /** Names of all machines the toolkit has a folder for. */

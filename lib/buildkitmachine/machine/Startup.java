@@ -260,7 +260,7 @@ final class Startup {
         }
         deadline.phase("opening " + describe(record.endpoints()));
         if (!reuse) {
-            keeper.launchForwardKeeper();
+            keeper.launchForwardKeeper(record);
         }
         return awaitOrUndo(record, driver, reuse ? null : () -> keeper.terminate(Duration.ofSeconds(3)), null, revive);
     }

@@ -78,12 +78,12 @@ public final class Supervisor {
         return Files.exists(pidFile()) && running().isEmpty();
     }
 
-    /** Starts the forward keeper of the machine in this folder. */
-    public ProcessHandle launchForwardKeeper() {
+    /** Starts the forward keeper of the machine in this folder, keeping the forward the record describes. */
+    public ProcessHandle launchForwardKeeper(MachineRecord record) {
         List<String> command = new ArrayList<>(List.of(javaExecutable()));
         command.addAll(SMALL_JVM);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ForwardProcess.class.getName(),
-                folder.toString()));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ForwardProcess.class.getName()));
+        command.addAll(ForwardProcess.arguments(record, folder));
         return launch(command, SMALL_MALLOC);
     }
 
