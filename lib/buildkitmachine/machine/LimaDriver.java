@@ -38,8 +38,10 @@ final class LimaDriver implements Driver {
 
     @Override
     public Route bringUp(StartOptions options, Deadline deadline) {
-        boolean wasRunning = limactl.find(machine.name()).map(LimaInstance::running).orElse(false);
-        LimaInstance instance = ensureRunning(options, deadline);
+        // One limactl list serves both questions: each costs a limactl process (about 50 ms).
+        Optional<LimaInstance> found = limactl.find(machine.name());
+        boolean wasRunning = found.map(LimaInstance::running).orElse(false);
+        LimaInstance instance = ensureRunning(found, options, deadline);
         SshTarget target = SshTarget.fromConfig(instance.sshConfig());
         GuestDaemon daemon = new GuestDaemon(machine.ssh(), target);
         configure(daemon, deadline);
@@ -74,12 +76,13 @@ final class LimaDriver implements Driver {
         limactl.start(machine.name(), STOP_TIME);
     }
 
-    private LimaInstance ensureRunning(StartOptions options, Deadline deadline) {
-        if (limactl.find(machine.name()).isEmpty()) {
+    private LimaInstance ensureRunning(Optional<LimaInstance> found, StartOptions options, Deadline deadline) {
+        if (found.isEmpty()) {
             create(options, deadline);
         }
-        LimaInstance current = limactl.find(machine.name()).orElseThrow(() -> MachineException.toolFailed(
-                "limactl create reported success, but limactl list does not show " + machine.name()));
+        LimaInstance current = found.isPresent() ? found.get() : limactl.find(machine.name()).orElseThrow(() ->
+                MachineException.toolFailed("limactl create reported success, but limactl list does not show "
+                        + machine.name()));
         if (current.running()) {
             machine.host().log().progress("the Lima instance " + machine.name() + " is running");
             return current;
