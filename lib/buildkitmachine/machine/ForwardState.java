@@ -18,7 +18,7 @@ public record ForwardState(long pid, String state, int restarts, String lastErro
      * The JSON that Jackson reads back into this record, written by hand: the keeper writes it, and it never loads
      * Jackson (see {@link ForwardProcess#arguments}).
      */
-    String toJson() {
+    public String toJson() {
         return "{\n  \"pid\" : " + pid + ",\n  \"state\" : " + quoted(state) + ",\n  \"restarts\" : " + restarts
                 + ",\n  \"lastError\" : " + quoted(lastError) + ",\n  \"since\" : " + since + ",\n  \"ssh\" : "
                 + (ssh == null ? "null" : "{\n    \"pid\" : " + ssh.pid() + ",\n    \"started\" : " + ssh.started()
