@@ -136,9 +136,7 @@ class Benchmark {
             Map<String, String> env = new HashMap<>(System.getenv());
             env.put("BUILDKIT_MACHINE_HOME", work.resolve("state").toString());
             String jbang = REPO.resolve("scripts/jbang").toString();
-            String launcher = run(List.of(jbang, REPO.resolve("buildkit-machine.java").toString(), "install",
-                    "--dir", work.toString(), "-q")).lines().filter(l -> l.endsWith("/buildkit-machine")).findFirst()
-                    .orElseThrow();
+            String launcher = launcher();
             Map<String, List<String>> cases = new LinkedHashMap<>();
             cases.put("bare JVM, one line", List.of(javaHome("java"), "-cp", hello.toString(), "Hello"));
             cases.put("installed: env", List.of(launcher, "env"));
@@ -183,14 +181,14 @@ class Benchmark {
                 AtomicLong firstAnswer = new AtomicLong();
                 Thread watcher = new Thread(() -> watch(socket, firstAnswer));
                 watcher.start();
-                run(tool(appClasspath(), "start", "ready", "--driver", "local", "--unix", socket.toString(), "-q"),
+                run(tool("start", "ready", "--driver", "local", "--unix", socket.toString(), "-q"),
                         env);
                 long returned = System.nanoTime();
                 watcher.join(5000);
                 lags.add(TimeUnit.NANOSECONDS.toMillis(returned - firstAnswer.get()));
-                run(tool(appClasspath(), "stop", "ready", "-q"), env);
+                run(tool("stop", "ready", "-q"), env);
             }
-            run(tool(appClasspath(), "delete", "--force", "ready", "-q"), env);
+            run(tool("delete", "--force", "ready", "-q"), env);
             long lag = median(lags);
             line("readiness", "start returns after buildkitd answers", ms(lag) + " later", Double.NaN,
                     "≤ 250 ms", lag <= 250);
@@ -291,7 +289,7 @@ class Benchmark {
             env.put("HOME", work.toString());
             env.put("BUILDKIT_MACHINE_HOME", work.resolve("state").toString());
             RealGuest guest = new RealGuest(sshd, lima, work, buildctl, env);
-            run(tool(appClasspath(), "start", "bench", "--driver", "lima", "--unix", guest.unix().toString(),
+            run(tool("start", "bench", "--driver", "lima", "--unix", guest.unix().toString(),
                     "--tcp", "127.0.0.1:" + guest.port, "--timeout", "180s", "-q"), env);
             return guest;
         }
@@ -336,7 +334,7 @@ class Benchmark {
 
         @Override
         public void close() throws Exception {
-            run(tool(appClasspath(), "delete", "--force", "bench", "-q"), env);
+            run(tool("delete", "--force", "bench", "-q"), env);
             lima.close();
             sshd.close();
             TestSshd.deleteTree(work);
@@ -374,7 +372,7 @@ class Benchmark {
         }
 
         void tool(String... args) {
-            run(Benchmark.tool(appClasspath(), args), env);
+            run(Benchmark.tool(args), env);
         }
 
         void limactl(String... args) {
@@ -487,14 +485,29 @@ class Benchmark {
     }
 
     /** The toolkit run in a JVM of its own, from the classpath this benchmark runs with. */
-    static List<String> tool(String classpath, String... args) {
-        List<String> command = new ArrayList<>(List.of(javaHome("java"), "-cp", classpath, "buildkit_machine"));
+    /** The tool as users run it: through the launcher that {@code install} writes. */
+    static List<String> tool(String... args) {
+        List<String> command = new ArrayList<>(List.of(launcher()));
         command.addAll(List.of(args));
         return command;
     }
 
-    static String appClasspath() {
-        return System.getProperty("java.class.path");
+    private static String launcher;
+
+    /** Installs the launcher once per run, from this checkout's entry script, into a folder of its own. */
+    static synchronized String launcher() {
+        if (launcher == null) {
+            try {
+                Path bin = Files.createTempDirectory(Path.of("/tmp"), "bkm-bench-bin");
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> TestSshd.deleteTree(bin)));
+                launcher = run(List.of(REPO.resolve("scripts/jbang").toString(),
+                        REPO.resolve("buildkit-machine.java").toString(), "install", "--dir", bin.toString(), "-q"))
+                        .lines().filter(l -> l.endsWith("/buildkit-machine")).findFirst().orElseThrow();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return launcher;
     }
 
     static String javaHome(String program) {
