@@ -13,7 +13,7 @@ final class Verbosity {
         @Option(names = {"-v", "--verbose"}, description = "Show each external command and other detail.")
         boolean verbose;
 
-        @Option(names = {"-q", "--quiet"}, description = "Show errors only.")
+        @Option(names = {"-q", "--quiet"}, description = "Show only errors and warnings, no progress.")
         boolean quiet;
     }
 
