@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.Set;
@@ -44,7 +45,9 @@ public final class TcpRelay implements AutoCloseable {
     /** Listens on host:port, with mutual TLS when {@code tls} is given, and starts accepting. */
     public static TcpRelay open(String host, int port, TlsFiles tls, Path backend, Log log) {
         try {
-            ServerSocket server = tls == null ? new ServerSocket() : tlsServer(tls);
+            // Plain connections come from a channel, so that their bytes go from socket to socket through one
+            // buffer outside the heap instead of being copied into it and out again.
+            ServerSocket server = tls == null ? ServerSocketChannel.open().socket() : tlsServer(tls);
             server.setReuseAddress(true);
             server.bind(new InetSocketAddress(host, port));
             TcpRelay relay = new TcpRelay(server, backend, log);
@@ -89,8 +92,11 @@ public final class TcpRelay implements AutoCloseable {
         try (client; SocketChannel daemon = SocketChannel.open(UnixDomainSocketAddress.of(backend))) {
             open.add(daemon);
             client.setTcpNoDelay(true);
-            Thread upstream = start(() -> toDaemon(client.getInputStream(), daemon), daemon);
-            copyClosing(() -> toClient(daemon, client.getOutputStream()), client);
+            SocketChannel plain = client.getChannel();
+            Thread upstream = start(plain != null ? () -> pump(plain, daemon)
+                    : () -> toDaemon(client.getInputStream(), daemon), daemon);
+            copyClosing(plain != null ? () -> pump(daemon, plain) : () -> toClient(daemon, client.getOutputStream()),
+                    client);
             upstream.join();
         } catch (IOException e) {
             log.debug("TCP connection ended: " + e.getMessage());
@@ -101,8 +107,20 @@ public final class TcpRelay implements AutoCloseable {
         }
     }
 
+    /** Moves bytes from one channel to the other through a buffer outside the heap. */
+    private static void pump(SocketChannel from, SocketChannel to) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER);
+        while (from.read(buffer) >= 0) {
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                to.write(buffer);
+            }
+            buffer.clear();
+        }
+    }
+
     /**
-     * Reads and writes the daemon's channel directly: the streams of {@code Channels} share one lock between both
+     * With TLS, reads and writes the daemon's channel directly: the streams of {@code Channels} share one lock between both
      * directions, so a read waiting for the daemon would hold up the write it is waiting for.
      */
     private static void toDaemon(InputStream from, SocketChannel to) throws IOException {
