@@ -1,6 +1,7 @@
 package buildkitmachine.config;
 
 import buildkitmachine.MachineException;
+import buildkitmachine.machine.AtomicFile;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -10,11 +11,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -169,24 +168,13 @@ public final class ConfigFile {
     }
 
     private void write(ObjectNode root) {
-        Path temporary = path.resolveSibling(NAME + ".tmp");
         try {
             if (!Files.isDirectory(path.getParent())) {
                 Files.createDirectories(path.getParent(), PosixFilePermissions.asFileAttribute(
                         PosixFilePermissions.fromString("rwx------")));
             }
-            Files.writeString(temporary, YAML.writeValueAsString(root));
-            try {
-                Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temporary, path, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFile.write(path, YAML.writeValueAsBytes(root));
         } catch (IOException e) {
-            try {
-                Files.deleteIfExists(temporary);
-            } catch (IOException ignored) {
-                // The error below is what the user needs.
-            }
             throw MachineException.state("cannot write " + path + " (" + e.getMessage()
                     + "); check that the folder is writable and the disk is not full");
         }

@@ -9,14 +9,14 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * Files written whole. Apart from {@link MachineStore}, whose Jackson mapper is made when the class is first used:
- * the forward keeper writes its state with this and never loads Jackson.
+ * the forward keeper writes its state with this and never loads Jackson; the configuration files use it too.
  */
-final class AtomicFile {
+public final class AtomicFile {
     private AtomicFile() {
     }
 
     /** Writes a file through a temporary file and a rename, so readers never see half of it. */
-    static void write(Path file, byte[] bytes) {
+    public static void write(Path file, byte[] bytes) {
         Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
         try {
             Files.write(temporary, bytes);

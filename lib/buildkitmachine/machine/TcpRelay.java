@@ -120,8 +120,8 @@ public final class TcpRelay implements AutoCloseable {
     }
 
     /**
-     * With TLS, reads and writes the daemon's channel directly: the streams of {@code Channels} share one lock between both
-     * directions, so a read waiting for the daemon would hold up the write it is waiting for.
+     * With TLS, reads and writes the daemon's channel directly: the streams of {@code Channels} share one lock
+     * between both directions, so a read waiting for the daemon would hold up the write it is waiting for.
      */
     private static void toDaemon(InputStream from, SocketChannel to) throws IOException {
         byte[] buffer = new byte[BUFFER];
