@@ -72,8 +72,10 @@ class NetnsHostTest {
     @Test
     void unixSocketForwardReachesDaemonInsideNamespace() throws Exception {
         Path remote = host.runtimeDir().resolve("buildkit-default/buildkitd.sock");
-        Process fake = host.exec("java", LimaDouble.doublesDir().resolve("FakeBuildkitd.java").toString(),
-                "--addr", "unix://" + remote);
+        // A copy the guest user can read, wherever the checkout is (a clone in a private folder is not).
+        Path source = host.guestFile("FakeBuildkitd.java",
+                Files.readString(LimaDouble.doublesDir().resolve("FakeBuildkitd.java")), false);
+        Process fake = host.exec("java", source.toString(), "--addr", "unix://" + remote);
         awaitLine(fake, "fake buildkitd listening");
 
         Path local = work.resolve("fwd.sock");
