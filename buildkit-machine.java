@@ -53,6 +53,7 @@
 //SOURCES lib/buildkitmachine/config/ConfigFile.java
 //SOURCES lib/buildkitmachine/config/Setting.java
 //SOURCES lib/buildkitmachine/exec/Children.java
+//SOURCES lib/buildkitmachine/exec/ClassArchive.java
 //SOURCES lib/buildkitmachine/exec/Program.java
 //SOURCES lib/buildkitmachine/exec/WriterStream.java
 //SOURCES lib/buildkitmachine/install/Launcher.java

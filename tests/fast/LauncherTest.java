@@ -18,7 +18,8 @@ class LauncherTest {
     Path work;
 
     final Launcher launcher = new Launcher(Path.of("/opt/jdk/bin/java"), List.of("-XX:+UseSerialGC"),
-            List.of("/cache/it's here/tool.jar", "/m2/dep.jar"), "buildkit_machine");
+            List.of("/cache/it's here/tool.jar", "/m2/dep.jar"), "buildkit_machine",
+            Path.of("/state/.class-data/cli-1.jsa"));
 
     @Test
     void theScriptQuotesEveryPathAndPassesTheArgumentsOn() {
@@ -26,7 +27,8 @@ class LauncherTest {
 
         assertThat(script).startsWith("#!/bin/sh\n")
                 .contains("jar='/cache/it'\\''s here/tool.jar'")
-                .contains("archive='/cache/it'\\''s here/tool.jsa'")
+                .contains("archive='/state/.class-data/cli-1.jsa'")
+                .contains("jbang_archive='/cache/it'\\''s here/tool.jsa'")
                 .contains("exec '/opt/jdk/bin/java' \"$share\" '-XX:+UseSerialGC' -cp "
                         + "'/cache/it'\\''s here/tool.jar:/m2/dep.jar' 'buildkit_machine' \"$@\"");
     }
@@ -37,7 +39,8 @@ class LauncherTest {
 
         assertThat(written).isEqualTo(work.resolve("buildkit-machine")).isExecutable();
         assertThat(Files.getPosixFilePermissions(written)).isEqualTo(PosixFilePermissions.fromString("rwxr-xr-x"));
-        Launcher newer = new Launcher(launcher.java(), List.of(), List.of("/cache/newer.jar"), "buildkit_machine");
+        Launcher newer = new Launcher(launcher.java(), List.of(), List.of("/cache/newer.jar"), "buildkit_machine",
+                launcher.archive());
         newer.installIn(work, false);
         assertThat(Files.readString(written)).contains("/cache/newer.jar").doesNotContain("it'\\''s");
         assertThat(work).isDirectoryNotContaining(p -> p.getFileName().toString().endsWith(".tmp"));

@@ -129,6 +129,49 @@ class LifecycleTest {
     }
 
     @Test
+    void theFirstKeeperMakesTheKeepersClassArchiveAndLaterKeepersStartFromIt() throws Exception {
+        Path socket = work.resolve("cds.sock");
+        ok("start", "cds", "--unix", socket.toString(), "--timeout", "120s", "-q");
+        Path list = work.resolve("state/cds/keeper.classlist");
+        assertThat(list).as("the first keeper records the classes it loads").isNotEmptyFile();
+
+        Path archive = awaitKeeperArchive(work.resolve("state/.class-data"), Duration.ofSeconds(90));
+        for (int i = 0; i < 50 && Files.exists(list); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(list).as("the class list, once archived").doesNotExist();
+        assertThat(Files.getPosixFilePermissions(archive.getParent()))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        ok("stop", "cds", "-q");
+        ok("start", "cds", "--timeout", "120s", "-q");
+
+        long keeper = status("cds").at("/forward/pid").asLong();
+        assertThat(ProcessHandle.of(keeper).orElseThrow().info().arguments().orElseThrow())
+                .contains("-XX:SharedArchiveFile=" + archive).doesNotContain("-XX:DumpLoadedClassList=" + list);
+        assertThat(DaemonProbe.unix(socket).listWorkers(Duration.ofSeconds(2))).hasSize(1);
+        assertThat(list).doesNotExist();
+        assertThat(Files.readString(work.resolve("state/cds/forward.log"))).doesNotContain("warning", "cds]");
+    }
+
+    /** The keepers' class data archive, once the first keeper has made it (about 20 s after it started). */
+    static Path awaitKeeperArchive(Path folder, Duration limit) throws Exception {
+        long end = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < end) {
+            if (Files.isDirectory(folder)) {
+                try (var files = Files.list(folder)) {
+                    Optional<Path> archive = files.filter(f -> f.getFileName().toString().matches("keeper-.*\\.jsa"))
+                            .findFirst();
+                    if (archive.isPresent()) {
+                        return archive.get();
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no keeper archive in " + folder + " after " + limit.toSeconds() + " s");
+    }
+
+    @Test
     void theOriginalInvocationsStillWork() throws IOException {
         Path socket = work.resolve("buildkitd.sock");
         int port = freePort();

@@ -127,10 +127,20 @@ class SmokeTest {
         builder.environment().clear();
         builder.environment().putAll(env);
         builder.environment().put("PATH", bin + ":" + env.get("PATH"));
+        // The launcher starts from the archive that install made: with -Xshare:on, a JVM that cannot map it fails.
+        Path loaded = work.resolve("classes.txt");
+        builder.environment().put("JAVA_TOOL_OPTIONS", "-Xshare:on -Xlog:class+load:file=" + loaded);
         Process list = builder.start();
         assertThat(list.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(list.exitValue()).as(Files.readString(work.resolve("err"))).isZero();
         assertThat(Files.readString(work.resolve("out")).lines()).allMatch(l -> l.startsWith("{\"name\":"));
+        String archive = Files.readString(launcher).lines().filter(l -> l.startsWith("archive='")).findFirst()
+                .orElseThrow().replaceAll("^archive='|'$", "");
+        assertThat(Path.of(archive)).isNotEmptyFile()
+                .hasParent(Path.of(env.get("BUILDKIT_MACHINE_HOME"), ".class-data"));
+        assertThat(Files.readString(loaded))
+                .contains("picocli.CommandLine$Model$CommandSpec source: shared objects file",
+                        "buildkitmachine.cli.ListCommand source: shared objects file");
     }
 
     @Test

@@ -17,7 +17,13 @@ import picocli.CommandLine.Spec;
 
 /** What every command shares: the verbosity options, the host, the writers, and JSON output. */
 abstract class MachineCommand implements Callable<Integer> {
-    static final ObjectMapper JSON = new ObjectMapper();
+    /** Jackson's mapper, made on first use: making it takes about 40 ms, which commands without JSON never pay. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+
+        private Json() {
+        }
+    }
 
     @Mixin
     Verbosity verbosity;
@@ -63,7 +69,7 @@ abstract class MachineCommand implements Callable<Integer> {
     /** Prints one value as compact JSON on a line of its own. */
     void printJson(Object value) {
         try {
-            out().println(JSON.writeValueAsString(value));
+            out().println(Json.MAPPER.writeValueAsString(value));
             out().flush();
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write JSON: " + e.getMessage(), e);

@@ -1,6 +1,8 @@
 package buildkitmachine.install;
 
+import buildkitmachine.Host;
 import buildkitmachine.MachineException;
+import buildkitmachine.exec.ClassArchive;
 import buildkitmachine.ssh.ShellQuote;
 import java.io.File;
 import java.io.IOException;
@@ -11,20 +13,26 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A small shell script that starts the toolkit straight on Java, with the classpath and JVM options of the run that
- * wrote it: JBang resolves and builds once, and each later command skips JBang's own JVM (about 3 s) and starts in
- * the time of a bare JVM. It uses JBang's class data archive of the same build where there is one.
+ * wrote it: JBang resolves and builds once, and each later command skips JBang's own JVM (about 3 s). It starts
+ * from a class data archive of its own where {@link #makeArchive} made one, else from JBang's of the same build.
  *
  * @param java the {@code java} program
  * @param options JVM options, without class-data archive options (the script adds the archive when it exists)
  * @param classpath the built script's jar first, then its dependencies
  * @param mainClass the entry class
+ * @param archive the launcher's own class data archive, which may not exist yet
  */
-public record Launcher(Path java, List<String> options, List<String> classpath, String mainClass) {
+public record Launcher(Path java, List<String> options, List<String> classpath, String mainClass, Path archive) {
+    /** Far longer than a training command takes (about 0.3 s). */
+    private static final long TRAINING_SECONDS = 60;
     /** The line that tells a launcher of ours from any other file of the same name. */
     static final String MARKER = "# buildkit-machine launcher, written by 'buildkit-machine install'";
     /** The program's name on PATH. */
@@ -35,19 +43,64 @@ public record Launcher(Path java, List<String> options, List<String> classpath, 
         classpath = List.copyOf(classpath);
     }
 
-    /** The launcher that starts what this process runs: its Java, its JVM options, its classpath. */
-    public static Launcher ofThisProcess(String mainClass) {
+    /**
+     * Read-only commands whose classes go into the launcher's archive: those that scripts run most, and so the ones
+     * whose start matters most.
+     */
+    private static final List<List<String>> TRAINING = List.of(List.of("status", "--json"), List.of("env"),
+            List.of("list", "--json"));
+
+    /**
+     * The launcher that starts what this process runs: its Java, its JVM options, its classpath; its archive goes
+     * in {@code archiveFolder}.
+     */
+    public static Launcher ofThisProcess(String mainClass, Path archiveFolder) {
         List<String> options = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(o -> !o.startsWith("-XX:SharedArchiveFile=") && !o.startsWith("-XX:ArchiveClassesAtExit="))
+                .filter(o -> !o.startsWith("-XX:SharedArchiveFile=") && !o.startsWith("-XX:ArchiveClassesAtExit=")
+                        && !o.startsWith("-Xshare:") && !o.startsWith("-XX:DumpLoadedClassList="))
                 .toList();
         List<String> classpath = Arrays.asList(System.getProperty("java.class.path").split(File.pathSeparator));
-        return new Launcher(Path.of(System.getProperty("java.home"), "bin", "java"), options, classpath, mainClass);
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ClassArchive archive = ClassArchive.of(archiveFolder, "cli", java, String.join(File.pathSeparator, classpath));
+        return new Launcher(java, options, classpath, mainClass, archive.file());
     }
 
     /** JBang's class data archive of the script's jar: beside it, with {@code .jsa} for {@code .jar}. */
-    String archive() {
+    String jbangArchive() {
         String jar = classpath.get(0);
         return (jar.endsWith(".jar") ? jar.substring(0, jar.length() - 4) : jar) + ".jsa";
+    }
+
+    /**
+     * Makes the launcher's class data archive: runs the {@link #TRAINING} commands with a state folder of their own
+     * in {@code work} (they read, and change nothing), recording the classes they load, and archives those. Unlike
+     * JBang's archive, which holds what the first run loaded, it also holds picocli's classes, which an archive
+     * made at a JVM's exit cannot take (they are Java 5 class files).
+     */
+    public void makeArchive(Path work, Map<String, String> env) throws IOException, InterruptedException {
+        String path = String.join(File.pathSeparator, classpath);
+        List<Path> lists = new ArrayList<>();
+        for (List<String> args : TRAINING) {
+            Path list = work.resolve("training-" + lists.size() + ".classlist");
+            List<String> command = new ArrayList<>(List.of(java.toString()));
+            command.addAll(options);
+            command.addAll(List.of("-Xshare:auto", "-XX:DumpLoadedClassList=" + list, "-cp", path, mainClass));
+            command.addAll(args);
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            builder.environment().clear();
+            builder.environment().putAll(env);
+            builder.environment().put(Host.STATE_HOME_VARIABLE, work.resolve("state").toString());
+            Process run = builder.start();
+            if (!run.waitFor(TRAINING_SECONDS, TimeUnit.SECONDS)) {
+                run.destroyForcibly();
+                throw new IOException("'" + String.join(" ", args) + "' took over " + TRAINING_SECONDS + " s");
+            }
+            if (Files.isRegularFile(list)) {
+                lists.add(list);
+            }
+        }
+        new ClassArchive(java, path, archive).make(lists);
     }
 
     /** The script's text. Every path in it is quoted, so no path is ever read as shell syntax. */
@@ -63,8 +116,11 @@ public record Launcher(Path java, List<String> options, List<String> classpath, 
                         + " 'jbang buildkit-machine@... install' again\" >&2",
                 "  exit 3",
                 "fi",
-                "archive=" + ShellQuote.quote(archive()),
-                "if [ -f \"$archive\" ]; then share=\"-XX:SharedArchiveFile=$archive\"; else share=-Xshare:auto; fi",
+                "archive=" + ShellQuote.quote(archive.toString()),
+                "jbang_archive=" + ShellQuote.quote(jbangArchive()),
+                "if [ -f \"$archive\" ]; then share=\"-XX:SharedArchiveFile=$archive\"",
+                "elif [ -f \"$jbang_archive\" ]; then share=\"-XX:SharedArchiveFile=$jbang_archive\"",
+                "else share=-Xshare:auto; fi",
                 "exec " + ShellQuote.quote(java.toString()) + " \"$share\" "
                         + (options.isEmpty() ? "" : ShellQuote.join(options) + " ")
                         + "-cp " + ShellQuote.quote(String.join(File.pathSeparator, classpath)) + " "

@@ -20,8 +20,14 @@ public final class Limactl {
     public static final String NAME_RULE = "^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$";
 
     private static final Duration QUICK = Duration.ofSeconds(30);
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    /** Jackson's mapper, made on first use, so that a command that never reads Lima's JSON skips its start. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper()
+                .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+        private Json() {
+        }
+    }
 
     private final Program program;
 
@@ -85,7 +91,7 @@ public final class Limactl {
             throw contractBroken("a line that is not a JSON object", line);
         }
         try {
-            return JSON.readValue(line, LimaInstance.class);
+            return Json.MAPPER.readValue(line, LimaInstance.class);
         } catch (JsonProcessingException e) {
             throw contractBroken("a line that is not valid JSON", line);
         }

@@ -2,9 +2,12 @@ package buildkitmachine.machine;
 
 import buildkitmachine.Host;
 import buildkitmachine.Log;
+import buildkitmachine.exec.ClassArchive;
 import buildkitmachine.ssh.Ssh;
 import buildkitmachine.ssh.SshTarget;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +19,9 @@ import java.util.concurrent.CountDownLatch;
  * detached from the terminal; it runs until it is sent SIGTERM by {@code stop}, then closes the forward and exits.
  */
 public final class ForwardProcess {
+    /** Long enough for start's readiness check, so that the classes of serving a request are recorded too. */
+    private static final long ARCHIVE_DELAY_MS = 20_000;
+
     private ForwardProcess() {
     }
 
@@ -69,7 +75,35 @@ public final class ForwardProcess {
             closed.countDown();
         }));
         log.progress("forwarding " + endpoints.stream().map(Endpoint::buildkitHost).toList() + " to " + guestSocket);
+        Thread archiver = new Thread(() -> makeArchive(host, folder), "class-archive");
+        archiver.setDaemon(true);
+        archiver.start();
         closed.await();
+    }
+
+    /**
+     * Once the forward has served its first requests, makes the keepers' class data archive from the classes this
+     * keeper recorded, if no keeper has made it yet. It runs once per build of the toolkit, for about 1.5 s of CPU.
+     */
+    private static void makeArchive(Host host, Path folder) {
+        ClassArchive archive = Supervisor.keeperArchive(host);
+        Path classList = Supervisor.keeperClassList(folder);
+        try {
+            Thread.sleep(ARCHIVE_DELAY_MS);
+            if (!archive.exists() && Files.isRegularFile(classList)) {
+                archive.make(List.of(classList));
+                host.log().progress("made " + archive.file() + ", which later keepers start from");
+            }
+        } catch (IOException e) {
+            host.log().warn("no class data archive for keepers: " + e.getMessage());
+        } catch (InterruptedException e) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(classList);
+        } catch (IOException ignored) {
+            // A list left behind is only read again if a later keeper records anew.
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package buildkitmachine.machine;
 
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
+import buildkitmachine.exec.ClassArchive;
 import buildkitmachine.exec.Program;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +34,7 @@ public final class Supervisor {
      */
     private static final List<String> SMALL_JVM = List.of(
             "-Xms2m", "-Xmx16m", "-Xss256k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-            "-XX:ReservedCodeCacheSize=8m", "-XX:-UsePerfData", "-Xshare:auto");
+            "-XX:ReservedCodeCacheSize=8m", "-XX:-UsePerfData");
     private static final Map<String, String> SMALL_MALLOC = Map.of("MALLOC_ARENA_MAX", "1");
 
     private final Host host;
@@ -82,6 +83,7 @@ public final class Supervisor {
     public ProcessHandle launchForwardKeeper(MachineRecord record) {
         List<String> command = new ArrayList<>(List.of(javaExecutable()));
         command.addAll(SMALL_JVM);
+        command.addAll(keeperArchive(host).jvmOptions(keeperClassList(folder)));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ForwardProcess.class.getName()));
         command.addAll(ForwardProcess.arguments(record, folder));
         return launch(command, SMALL_MALLOC);
@@ -121,6 +123,21 @@ public final class Supervisor {
         } catch (InterruptedException e) {
             throw MachineException.interrupted("starting " + command.get(0));
         }
+    }
+
+    /**
+     * The class data archive of keepers, shared by all machines. Until it exists, a keeper records the classes it
+     * loads in its machine's folder and makes it from them (see {@link ForwardProcess}); later keepers start from
+     * it, sooner and about 4 MiB smaller than from the JDK's own archive.
+     */
+    static ClassArchive keeperArchive(Host host) {
+        return ClassArchive.of(host.stateHome().resolve(ClassArchive.FOLDER), "keeper", Path.of(javaExecutable()),
+                System.getProperty("java.class.path"));
+    }
+
+    /** Where a keeper without an archive records the classes it loads. */
+    static Path keeperClassList(Path folder) {
+        return folder.resolve("keeper.classlist");
     }
 
     private static String javaExecutable() {
@@ -180,7 +197,7 @@ public final class Supervisor {
             return Optional.empty();
         }
         try {
-            return Optional.of(MachineStore.JSON.readValue(file.toFile(), ForwardState.class));
+            return Optional.of(MachineStore.Json.MAPPER.readValue(file.toFile(), ForwardState.class));
         } catch (IOException e) {
             return Optional.empty();
         }
