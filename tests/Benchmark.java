@@ -122,10 +122,17 @@ class Benchmark {
         }
     }
 
-    /** status --json and env as installed (JBang), and straight from a JVM, against their floors. */
+    /**
+     * status --json and env as installed, and through JBang, against their floors. They ask about a running machine
+     * (the local driver with the fake daemon), as a script would.
+     */
     static void cli() throws Exception {
         Path work = Files.createTempDirectory(Path.of("/tmp"), "bkmb");
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put("BUILDKIT_MACHINE_HOME", work.resolve("state").toString());
+        env.put("PATH", FakeDaemons.install(work.resolve("bin"), FakeDaemons.source(), "") + ":" + SYSTEM_PATH);
         try {
+            run(tool("start", "--driver", "local", "--unix", work.resolve("c.sock").toString(), "-q"), env);
             Path hello = work.resolve("hello");
             Files.createDirectories(hello);
             Files.writeString(hello.resolve("Hello.java"), "class Hello { public static void main(String[] a) {"
@@ -133,8 +140,6 @@ class Benchmark {
             run(List.of(javaHome("javac"), "-d", hello.toString(), hello.resolve("Hello.java").toString()));
             Files.writeString(work.resolve("trivial.java"), "///usr/bin/env jbang \"$0\" \"$@\" ; exit $?\n"
                     + "class trivial { public static void main(String[] a) { System.out.println(\"hi\"); } }\n");
-            Map<String, String> env = new HashMap<>(System.getenv());
-            env.put("BUILDKIT_MACHINE_HOME", work.resolve("state").toString());
             String jbang = REPO.resolve("scripts/jbang").toString();
             String launcher = launcher();
             Map<String, List<String>> cases = new LinkedHashMap<>();
@@ -148,7 +153,7 @@ class Benchmark {
             Map<String, List<Long>> times = new LinkedHashMap<>();
             for (int round = 0; round < rounds; round++) {
                 for (String name : rotate(new ArrayList<>(cases.keySet()), round)) {
-                    times.computeIfAbsent(name, n -> new ArrayList<>()).add(timedAnyExit(cases.get(name), env));
+                    times.computeIfAbsent(name, n -> new ArrayList<>()).add(timed(cases.get(name), env));
                 }
             }
             long bare = median(times.get("bare JVM, one line"));
@@ -163,6 +168,7 @@ class Benchmark {
                 line("cli", name, ms(median(times.get(name))), (double) median(times.get(name)) / floor,
                         "≤ JBang floor + 500 ms (" + ms(floor) + "), +" + ms(more), more <= 500);
             }
+            run(tool("delete", "--force", "-q"), env);
         } finally {
             TestSshd.deleteTree(work);
         }
@@ -467,14 +473,19 @@ class Benchmark {
         return since(began);
     }
 
-    static long timedAnyExit(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
+    /** How long a command takes that must succeed; its output is thrown away, so that printing costs no time. */
+    static long timed(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
         long began = System.nanoTime();
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         builder.environment().clear();
         builder.environment().putAll(env);
-        builder.start().waitFor();
-        return since(began);
+        int code = builder.start().waitFor();
+        long took = since(began);
+        if (code != 0) {
+            throw new IllegalStateException(String.join(" ", command) + " exited with " + code);
+        }
+        return took;
     }
 
     static String run(List<String> command) {

@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -30,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 public record ClassArchive(Path java, String classpath, Path file) {
     /** The folder of archives in the toolkit's state folder; no machine's name starts with a dot. */
     public static final String FOLDER = ".class-data";
+    private static final String CLASS_LIST_PROPERTY = "buildkitmachine.classlist";
     /** Longer than a dump takes on a busy 2-core machine (about 1.5 s). */
     private static final long DUMP_SECONDS = 60;
 
@@ -49,18 +51,25 @@ public record ClassArchive(Path java, String classpath, Path file) {
 
     /**
      * JVM options for a run of the program: the archive where it exists; otherwise the JDK's own archive, and the
-     * run writes the classes it loads to {@code classList}, to make the archive from. Each run needs a list of its
-     * own, since the JVM starts the file anew. The JVM says nothing on stdout either way.
+     * run records the classes it loads in a new temporary file (outside the state folder, which may be small), to
+     * make the archive from; {@link #recordedClassList} names it in that run. The JVM says nothing on stdout.
      */
-    public List<String> jvmOptions(Path classList) {
+    public List<String> jvmOptions() throws IOException {
         List<String> options = new ArrayList<>(List.of("-Xlog:cds=off", "-Xlog:cds+dynamic=off"));
         if (exists()) {
             options.add("-XX:SharedArchiveFile=" + file);
         } else {
+            Path classList = Files.createTempFile("buildkit-machine-", ".classlist");
             options.add("-Xshare:auto");
             options.add("-XX:DumpLoadedClassList=" + classList);
+            options.add("-D" + CLASS_LIST_PROPERTY + "=" + classList);
         }
         return options;
+    }
+
+    /** The class list this JVM records, when it was started with {@link #jvmOptions} and no archive. */
+    public static Optional<Path> recordedClassList() {
+        return Optional.ofNullable(System.getProperty(CLASS_LIST_PROPERTY)).map(Path::of);
     }
 
     /**

@@ -72,12 +72,15 @@ public final class ForwardProcess {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             forward.close();
             Supervisor.forgetPid(Supervisor.forwardPidFile(folder), ProcessHandle.current().pid());
+            ClassArchive.recordedClassList().ifPresent(ForwardProcess::deleteClassList);
             closed.countDown();
         }));
         log.progress("forwarding " + endpoints.stream().map(Endpoint::buildkitHost).toList() + " to " + guestSocket);
-        Thread archiver = new Thread(() -> makeArchive(host, folder), "class-archive");
-        archiver.setDaemon(true);
-        archiver.start();
+        ClassArchive.recordedClassList().ifPresent(classList -> {
+            Thread archiver = new Thread(() -> makeArchive(host, classList), "class-archive");
+            archiver.setDaemon(true);
+            archiver.start();
+        });
         closed.await();
     }
 
@@ -85,12 +88,11 @@ public final class ForwardProcess {
      * Once the forward has served its first requests, makes the keepers' class data archive from the classes this
      * keeper recorded, if no keeper has made it yet. It runs once per build of the toolkit, for about 1.5 s of CPU.
      */
-    private static void makeArchive(Host host, Path folder) {
+    private static void makeArchive(Host host, Path classList) {
         ClassArchive archive = Supervisor.keeperArchive(host);
-        Path classList = Supervisor.keeperClassList(folder);
         try {
             Thread.sleep(ARCHIVE_DELAY_MS);
-            if (!archive.exists() && Files.isRegularFile(classList)) {
+            if (!archive.exists()) {
                 archive.make(List.of(classList));
                 host.log().progress("made " + archive.file() + ", which later keepers start from");
             }
@@ -98,11 +100,16 @@ public final class ForwardProcess {
             host.log().warn("no class data archive for keepers: " + e.getMessage());
         } catch (InterruptedException e) {
             return;
+        } finally {
+            deleteClassList(classList);
         }
+    }
+
+    private static void deleteClassList(Path classList) {
         try {
             Files.deleteIfExists(classList);
         } catch (IOException ignored) {
-            // A list left behind is only read again if a later keeper records anew.
+            // A temporary file; the system clears its temporary folder in time.
         }
     }
 

@@ -83,7 +83,12 @@ public final class Supervisor {
     public ProcessHandle launchForwardKeeper(MachineRecord record) {
         List<String> command = new ArrayList<>(List.of(javaExecutable()));
         command.addAll(SMALL_JVM);
-        command.addAll(keeperArchive(host).jvmOptions(keeperClassList(folder)));
+        try {
+            command.addAll(keeperArchive(host).jvmOptions());
+        } catch (IOException e) {
+            throw MachineException.state("cannot create a temporary file: " + e.getMessage()
+                    + "; check that the temporary folder is writable and the disk is not full");
+        }
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ForwardProcess.class.getName()));
         command.addAll(ForwardProcess.arguments(record, folder));
         return launch(command, SMALL_MALLOC);
@@ -127,17 +132,12 @@ public final class Supervisor {
 
     /**
      * The class data archive of keepers, shared by all machines. Until it exists, a keeper records the classes it
-     * loads in its machine's folder and makes it from them (see {@link ForwardProcess}); later keepers start from
-     * it, sooner and about 4 MiB smaller than from the JDK's own archive.
+     * loads and makes it from them (see {@link ForwardProcess}); later keepers start from it, sooner and smaller
+     * than from the JDK's own archive.
      */
     static ClassArchive keeperArchive(Host host) {
         return ClassArchive.of(host.stateHome().resolve(ClassArchive.FOLDER), "keeper", Path.of(javaExecutable()),
                 System.getProperty("java.class.path"));
-    }
-
-    /** Where a keeper without an archive records the classes it loads. */
-    static Path keeperClassList(Path folder) {
-        return folder.resolve("keeper.classlist");
     }
 
     private static String javaExecutable() {
