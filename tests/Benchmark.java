@@ -534,9 +534,12 @@ class Benchmark {
             try {
                 Path bin = Files.createTempDirectory(Path.of("/tmp"), "bkm-bench-bin");
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> TestSshd.deleteTree(bin)));
+                // The launcher's class data archive goes in a state folder of the run's own, like the launcher.
+                Map<String, String> env = new HashMap<>(System.getenv());
+                env.put("BUILDKIT_MACHINE_HOME", bin.resolve("state").toString());
                 launcher = run(List.of(REPO.resolve("scripts/jbang").toString(),
-                        REPO.resolve("buildkit-machine.java").toString(), "install", "--dir", bin.toString(), "-q"))
-                        .lines().filter(l -> l.endsWith("/buildkit-machine")).findFirst().orElseThrow();
+                        REPO.resolve("buildkit-machine.java").toString(), "install", "--dir", bin.toString(), "-q"),
+                        env).lines().filter(l -> l.endsWith("/buildkit-machine")).findFirst().orElseThrow();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A class data sharing archive made for one program of this toolkit on this Java and classpath: the classes that
@@ -108,9 +109,27 @@ public record ClassArchive(Path java, String classpath, Path file) {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(archive, file, StandardCopyOption.REPLACE_EXISTING);
             }
+            removeOlderBuilds();
         } finally {
             Files.deleteIfExists(list);
             Files.deleteIfExists(archive);
+        }
+    }
+
+    /**
+     * Removes the same program's archives of other builds, so that updates do not pile them up. A JVM that has one
+     * mapped keeps it until it exits; a later run of an older build records anew.
+     */
+    private void removeOlderBuilds() throws IOException {
+        String name = file.getFileName().toString();
+        String role = name.substring(0, name.lastIndexOf('-') + 1);
+        try (Stream<Path> files = Files.list(file.getParent())) {
+            for (Path other : files.filter(f -> !f.equals(file)).toList()) {
+                String otherName = other.getFileName().toString();
+                if (otherName.startsWith(role) && otherName.endsWith(".jsa")) {
+                    Files.deleteIfExists(other);
+                }
+            }
         }
     }
 

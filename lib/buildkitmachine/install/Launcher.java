@@ -3,6 +3,10 @@ package buildkitmachine.install;
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
 import buildkitmachine.exec.ClassArchive;
+import buildkitmachine.machine.Endpoint;
+import buildkitmachine.machine.Machine;
+import buildkitmachine.machine.MachineRecord;
+import buildkitmachine.machine.MachineStore;
 import buildkitmachine.ssh.ShellQuote;
 import java.io.File;
 import java.io.IOException;
@@ -72,16 +76,25 @@ public record Launcher(Path java, List<String> options, List<String> classpath, 
     }
 
     /**
-     * Makes the launcher's class data archive: runs the {@link #TRAINING} commands with a state folder of their own
-     * in {@code work} (they read, and change nothing), recording the classes they load, and archives those. Unlike
-     * JBang's archive, which holds what the first run loaded, it also holds picocli's classes, which an archive
-     * made at a JVM's exit cannot take (they are Java 5 class files).
+     * Makes the launcher's class data archive: runs the {@link #TRAINING} commands about a machine of their own in
+     * {@code work} (a stopped one, remembered but never started; they read, and change nothing), recording the
+     * classes they load, and archives those with the classes of the JDK's own archive. Unlike JBang's archive,
+     * which holds what the first run loaded, it also holds picocli's classes, which an archive made at a JVM's exit
+     * cannot take (they are Java 5 class files).
      */
     public void makeArchive(Path work, Map<String, String> env) throws IOException, InterruptedException {
         String path = String.join(File.pathSeparator, classpath);
         List<Path> lists = new ArrayList<>();
+        // A static archive replaces the JDK's; with its classes, a class the training missed is never read from
+        // the JDK's modules instead.
+        Path jdkList = java.toAbsolutePath().getParent().resolveSibling("lib").resolve("classlist");
+        if (Files.isRegularFile(jdkList)) {
+            lists.add(jdkList);
+        }
+        new MachineStore(work.resolve("state")).write(MachineRecord.fresh(Machine.DEFAULT_NAME, "local")
+                .forwarding(List.of(new Endpoint.Unix(work.resolve("training.sock"))), null, List.of()));
         for (List<String> args : TRAINING) {
-            Path list = work.resolve("training-" + lists.size() + ".classlist");
+            Path list = work.resolve("training-" + args.get(0) + ".classlist");
             List<String> command = new ArrayList<>(List.of(java.toString()));
             command.addAll(options);
             command.addAll(List.of("-Xshare:auto", "-XX:DumpLoadedClassList=" + list, "-cp", path, mainClass));
