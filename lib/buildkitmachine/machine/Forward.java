@@ -3,7 +3,9 @@ package buildkitmachine.machine;
 import buildkitmachine.Log;
 import buildkitmachine.MachineException;
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -12,7 +14,6 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.zeroturnaround.exec.ProcessExecutor;
 
 /**
  * Keeps an {@code ssh -L} forward alive: when ssh ends (killed, the laptop slept, the network dropped) it is
@@ -98,21 +99,29 @@ public final class Forward implements AutoCloseable {
         record("closed");
     }
 
+    /**
+     * Runs ssh once, until it exits. This thread reads ssh's stderr itself until ssh closes it, then reaps it: no
+     * threads of zt-exec's, whose three per run (a waiter and two stream pumps) cost the idle keeper memory.
+     */
     private int runOnce() {
         try {
             log.debug("run: " + String.join(" ", command));
-            Process process = new ProcessExecutor(command)
-                    .environment(env)
-                    .redirectInput(java.io.InputStream.nullInputStream())
-                    .redirectOutput(OutputStream.nullOutputStream())
-                    .redirectError(new LineTail())
-                    .start()
-                    .getProcess();
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            builder.environment().clear();
+            builder.environment().putAll(env);
+            Process process = builder.start();
             ssh = process;
             if (closed) {
                 process.destroy();
             }
             record("up");
+            try (InputStream stderr = process.getErrorStream()) {
+                stderr.transferTo(new LineTail());
+            } catch (IOException closedByDestroy) {
+                // ssh is ending; its exit code below says how.
+            }
             return process.waitFor();
         } catch (IOException e) {
             synchronized (stderrTail) {
