@@ -35,24 +35,23 @@ import java.util.concurrent.TimeUnit;
  * @param archive the launcher's own class data archive, which may not exist yet
  */
 public record Launcher(Path java, List<String> options, List<String> classpath, String mainClass, Path archive) {
-    /** Far longer than a training command takes (about 0.3 s). */
-    private static final long TRAINING_SECONDS = 60;
     /** The line that tells a launcher of ours from any other file of the same name. */
     static final String MARKER = "# buildkit-machine launcher, written by 'buildkit-machine install'";
     /** The program's name on PATH. */
     public static final String NAME = "buildkit-machine";
-
-    public Launcher {
-        options = List.copyOf(options);
-        classpath = List.copyOf(classpath);
-    }
-
     /**
      * Read-only commands whose classes go into the launcher's archive: those that scripts run most, and so the ones
      * whose start matters most.
      */
     private static final List<List<String>> TRAINING = List.of(List.of("status", "--json"), List.of("env"),
             List.of("list", "--json"));
+    /** Far longer than a training command takes (about 0.3 s). */
+    private static final long TRAINING_SECONDS = 60;
+
+    public Launcher {
+        options = List.copyOf(options);
+        classpath = List.copyOf(classpath);
+    }
 
     /**
      * The launcher that starts what this process runs: its Java, its JVM options, its classpath; its archive goes
