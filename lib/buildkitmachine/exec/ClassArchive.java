@@ -1,11 +1,10 @@
 package buildkitmachine.exec;
 
+import buildkitmachine.machine.AtomicFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -104,11 +103,7 @@ public record ClassArchive(Path java, String classpath, Path file) {
                 throw new IOException("java -Xshare:dump failed: "
                         + String.join(" / ", said.subList(Math.max(0, said.size() - 3), said.size())));
             }
-            try {
-                Files.move(archive, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(archive, file, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFile.replace(archive, file);
             removeOlderBuilds();
         } finally {
             Files.deleteIfExists(list);

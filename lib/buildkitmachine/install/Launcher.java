@@ -3,6 +3,7 @@ package buildkitmachine.install;
 import buildkitmachine.Host;
 import buildkitmachine.MachineException;
 import buildkitmachine.exec.ClassArchive;
+import buildkitmachine.machine.AtomicFile;
 import buildkitmachine.machine.Endpoint;
 import buildkitmachine.machine.Machine;
 import buildkitmachine.machine.MachineRecord;
@@ -12,10 +13,8 @@ import java.io.File;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -166,11 +165,7 @@ public record Launcher(Path java, List<String> options, List<String> classpath, 
             temporary = Files.createTempFile(folder, "." + NAME, ".tmp",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
             Files.writeString(temporary, script(), StandardCharsets.UTF_8);
-            try {
-                Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFile.replace(temporary, target);
             return target;
         } catch (IOException e) {
             throw MachineException.usage("cannot write " + target + ": " + e.getMessage()

@@ -20,11 +20,7 @@ public final class AtomicFile {
         Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
         try {
             Files.write(temporary, bytes);
-            try {
-                Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
-            }
+            replace(temporary, file);
         } catch (IOException e) {
             try {
                 Files.deleteIfExists(temporary);
@@ -33,6 +29,18 @@ public final class AtomicFile {
             }
             throw MachineException.state("cannot write " + file + " (" + e.getMessage()
                     + "); check that the folder is writable and the disk is not full");
+        }
+    }
+
+    /**
+     * Puts a finished temporary file in the place of {@code file} with one rename, where the file system can; the
+     * temporary file must be in the same folder.
+     */
+    public static void replace(Path temporary, Path file) throws IOException {
+        try {
+            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 }
