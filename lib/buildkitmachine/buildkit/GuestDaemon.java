@@ -20,15 +20,23 @@ import java.util.Optional;
 public final class GuestDaemon {
     /**
      * Prints the first buildkitd socket found: the rootless ones under the runtime folder first, then the system one.
-     * A constant script: nothing from the user is ever part of it.
+     * With $1 = N, it looks again every 50 ms up to N times before giving up, so that a caller waiting for the socket
+     * learns of it within 50 ms and pays for one SSH round trip, not one per look. A constant script: nothing from
+     * the user is ever part of it.
      */
     public static final String FIND_SOCKET = String.join("\n",
             "run=\"${XDG_RUNTIME_DIR:-/run/user/$(id -u)}\"",
-            "for s in \"$run\"/buildkit-*/buildkitd.sock \"$run\"/buildkit/buildkitd.sock"
+            "n=${1:-0}",
+            "while :; do",
+            "  for s in \"$run\"/buildkit-*/buildkitd.sock \"$run\"/buildkit/buildkitd.sock"
                     + " /run/buildkit/buildkitd.sock; do",
-            "  if [ -S \"$s\" ]; then echo \"$s\"; exit 0; fi",
-            "done",
-            "exit 3");
+            "    if [ -S \"$s\" ]; then echo \"$s\"; exit 0; fi",
+            "  done",
+            "  [ \"$n\" -gt 0 ] || exit 3",
+            "  n=$((n - 1))",
+            // A sleep that takes no fractions would fail at once; then the looks are a second apart.
+            "  sleep 0.05 2>/dev/null || sleep 1",
+            "done");
 
     /**
      * The last lines of buildkitd's log: the journal of Lima's user service, else the log file that the toolkit's
@@ -99,6 +107,7 @@ public final class GuestDaemon {
             "exec tail -n \"$n\" $f \"$log\"");
 
     private static final Duration QUICK = Duration.ofSeconds(20);
+    private static final long SOCKET_LOOK_MS = 50;
 
     private final Ssh ssh;
     private final SshTarget target;
@@ -110,7 +119,13 @@ public final class GuestDaemon {
 
     /** The socket buildkitd listens on in the guest, if there is one yet. */
     public Optional<String> findSocket() {
-        Program.Result result = ssh.exec(target, FIND_SOCKET, QUICK);
+        return findSocket(Duration.ZERO);
+    }
+
+    /** The socket buildkitd listens on in the guest, waiting up to {@code wait} in the guest for it to appear. */
+    public Optional<String> findSocket(Duration wait) {
+        long looks = wait.toMillis() / SOCKET_LOOK_MS;
+        Program.Result result = ssh.exec(target, "set -- " + looks + "\n" + FIND_SOCKET, QUICK.plus(wait));
         if (result.exitCode() == 3) {
             return Optional.empty();
         }

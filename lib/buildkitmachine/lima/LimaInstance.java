@@ -35,6 +35,14 @@ public record LimaInstance(
         return "Broken".equals(status);
     }
 
+    /**
+     * This instance as {@code limactl start} leaves it when it exits 0: Running, with its ssh port unknown until the
+     * next list, since Lima picks the port anew at each start.
+     */
+    public LimaInstance started() {
+        return new LimaInstance(name, "Running", dir, vmType, arch, cpus, memory, disk, sshConfigFile, null);
+    }
+
     /** The instance folder. */
     public Path folder() {
         return Path.of(dir);

@@ -15,7 +15,8 @@ import java.util.Optional;
 /** buildkitd in a Lima VM that the toolkit creates from its template, reached over Lima's ssh.config. */
 final class LimaDriver implements Driver {
     private static final Duration STOP_TIME = Duration.ofMinutes(5);
-    private static final long SOCKET_POLL_MS = 250;
+    /** How long one look waits in the guest for the socket; the deadline and a revive are checked in between. */
+    private static final Duration SOCKET_WAIT = Duration.ofSeconds(2);
 
     private final Machine machine;
     private final Limactl limactl;
@@ -94,9 +95,8 @@ final class LimaDriver implements Driver {
         deadline.phase("starting the Lima instance " + machine.name());
         limactl.start(machine.name(), deadline.remaining());
         deadline.done("started the Lima instance " + machine.name());
-        return limactl.find(machine.name()).filter(LimaInstance::running).orElseThrow(() ->
-                MachineException.toolFailed("limactl start reported success, but " + machine.name()
-                        + " is not Running"));
+        // limactl start exits 0 only once the instance is Running and ssh.config is written: no list needed again.
+        return current.started();
     }
 
     private void create(StartOptions options, Deadline deadline) {
@@ -116,14 +116,15 @@ final class LimaDriver implements Driver {
     }
 
     /**
-     * Polls the guest until buildkitd's socket appears; Lima's own readiness does not wait for it. On a machine that
+     * Waits in the guest until buildkitd's socket appears; Lima's own readiness does not wait for it. On a machine that
      * was running already, {@code revive} restarts a daemon that does not come.
      */
     static String awaitSocket(GuestDaemon daemon, Deadline deadline, Runnable revive) {
         deadline.phase("finding buildkitd's socket in the guest");
         boolean revived = revive == null;
         while (true) {
-            Optional<String> socket = daemon.findSocket();
+            Duration look = deadline.remaining().compareTo(SOCKET_WAIT) < 0 ? deadline.remaining() : SOCKET_WAIT;
+            Optional<String> socket = daemon.findSocket(look);
             if (socket.isPresent()) {
                 deadline.done("buildkitd's socket is " + socket.get());
                 return socket.get();
@@ -137,7 +138,6 @@ final class LimaDriver implements Driver {
                 revive.run();
                 revived = true;
             }
-            deadline.pause(SOCKET_POLL_MS);
         }
     }
 
