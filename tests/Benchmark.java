@@ -138,12 +138,24 @@ class Benchmark {
             Files.writeString(hello.resolve("Hello.java"), "class Hello { public static void main(String[] a) {"
                     + " System.out.println(\"hello\"); } }\n");
             run(List.of(javaHome("javac"), "-d", hello.toString(), hello.resolve("Hello.java").toString()));
+            // What any picocli command costs: one option, one line printed, nothing else.
+            String picocliJar = Path.of(picocli.CommandLine.class.getProtectionDomain().getCodeSource().getLocation()
+                    .toURI()).toString();
+            Files.writeString(hello.resolve("Tiny.java"), "@picocli.CommandLine.Command(name = \"tiny\")"
+                    + " class Tiny implements Runnable { @picocli.CommandLine.Option(names = \"--json\") boolean json;"
+                    + " public void run() { System.out.println(json ? \"{}\" : \"hello\"); }"
+                    + " public static void main(String[] a) { System.exit(new picocli.CommandLine(new Tiny())"
+                    + ".execute(a)); } }\n");
+            run(List.of(javaHome("javac"), "-cp", picocliJar, "-d", hello.toString(),
+                    hello.resolve("Tiny.java").toString()));
             Files.writeString(work.resolve("trivial.java"), "///usr/bin/env jbang \"$0\" \"$@\" ; exit $?\n"
                     + "class trivial { public static void main(String[] a) { System.out.println(\"hi\"); } }\n");
             String jbang = REPO.resolve("scripts/jbang").toString();
             String launcher = launcher();
             Map<String, List<String>> cases = new LinkedHashMap<>();
             cases.put("bare JVM, one line", List.of(javaHome("java"), "-cp", hello.toString(), "Hello"));
+            cases.put("picocli, one option", List.of(javaHome("java"), "-cp", hello + ":" + picocliJar, "Tiny",
+                    "--json"));
             cases.put("installed: env", List.of(launcher, "env"));
             cases.put("installed: status --json", List.of(launcher, "status", "--json"));
             cases.put("jbang: trivial script", List.of(jbang, work.resolve("trivial.java").toString()));
@@ -158,6 +170,9 @@ class Benchmark {
             }
             long bare = median(times.get("bare JVM, one line"));
             long floor = median(times.get("jbang: trivial script"));
+            long picocliAlone = median(times.get("picocli, one option"));
+            line("cli", "a picocli command with one option, for reference", ms(picocliAlone),
+                    (double) picocliAlone / bare, "", true);
             for (String name : List.of("installed: env", "installed: status --json")) {
                 double ratio = (double) median(times.get(name)) / bare;
                 line("cli", name, ms(median(times.get(name))), ratio, "≤ 1.5 × bare JVM (" + ms(bare) + ")",
