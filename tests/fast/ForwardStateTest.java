@@ -14,7 +14,7 @@ class ForwardStateTest {
     @Test
     void jacksonReadsBackWhatTheKeeperWrites() throws Exception {
         ForwardState state = new ForwardState(42, "up", 3, "ssh exited with 255: \"no\" \\ path\n\ttab \u0001",
-                1_796_364_492_465L, new ProcessId(43, 1_796_364_491_620L));
+                1_796_364_492_465L, new ProcessId(43, 1_796_364_491_620L, 2_010_915L));
 
         assertThat(json.readValue(state.toJson(), ForwardState.class)).isEqualTo(state);
     }

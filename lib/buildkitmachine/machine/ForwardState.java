@@ -22,7 +22,7 @@ public record ForwardState(long pid, String state, int restarts, String lastErro
         return "{\n  \"pid\" : " + pid + ",\n  \"state\" : " + quoted(state) + ",\n  \"restarts\" : " + restarts
                 + ",\n  \"lastError\" : " + quoted(lastError) + ",\n  \"since\" : " + since + ",\n  \"ssh\" : "
                 + (ssh == null ? "null" : "{\n    \"pid\" : " + ssh.pid() + ",\n    \"started\" : " + ssh.started()
-                        + "\n  }") + "\n}";
+                        + ",\n    \"ticks\" : " + ssh.ticks() + "\n  }") + "\n}";
     }
 
     private static String quoted(String text) {
