@@ -141,17 +141,6 @@ class SmokeTest {
         assertThat(Files.readString(loaded))
                 .contains("picocli.CommandLine$Model$CommandSpec source: shared objects file",
                         "buildkitmachine.cli.ListCommand source: shared objects file");
-
-        // A command the training never ran finds the toolkit's classes in the archive too.
-        Path startLoaded = work.resolve("start-classes.txt");
-        builder.command(launcher.toString(), "start", "--driver", "local", "--unix",
-                work.resolve("no such folder").resolve("b.sock").toString());
-        builder.environment().put("JAVA_TOOL_OPTIONS", "-Xshare:on -Xlog:class+load:file=" + startLoaded);
-        Process start = builder.start();
-        assertThat(start.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(start.exitValue()).isEqualTo(2);
-        assertThat(Files.readString(startLoaded))
-                .contains("buildkitmachine.machine.Startup source: shared objects file");
     }
 
     @Test

@@ -21,8 +21,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.JarEntry;
-import java.util.jar.JarFile;
 
 /**
  * A small shell script that starts the toolkit straight on Java, with the classpath and JVM options of the run that
@@ -113,25 +111,7 @@ public record Launcher(Path java, List<String> options, List<String> classpath, 
                 lists.add(list);
             }
         }
-        lists.add(toolkitClasses(work.resolve("toolkit.classlist")));
         new ClassArchive(java, path, archive).make(lists);
-    }
-
-    /**
-     * Writes a class list of every class in the script's jar: the commands the training does not run, such as
-     * {@code start} and {@code stop}, then find theirs in the archive too instead of reading and verifying them.
-     */
-    private Path toolkitClasses(Path list) throws IOException {
-        List<String> names = new ArrayList<>();
-        if (!Files.isRegularFile(Path.of(classpath.get(0)))) {
-            return Files.write(list, names, StandardCharsets.UTF_8);
-        }
-        try (JarFile jar = new JarFile(classpath.get(0))) {
-            jar.stream().map(JarEntry::getName)
-                    .filter(n -> n.endsWith(".class") && !n.startsWith("META-INF/"))
-                    .forEach(n -> names.add(n.substring(0, n.length() - ".class".length())));
-        }
-        return Files.write(list, names, StandardCharsets.UTF_8);
     }
 
     /** The script's text. Every path in it is quoted, so no path is ever read as shell syntax. */
