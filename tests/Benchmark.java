@@ -86,9 +86,9 @@ class Benchmark {
             for (int round = 0; round < rounds; round++) {
                 for (String target : rotate(guest.targets(), round)) {
                     workers.computeIfAbsent(target, t -> new ArrayList<>())
-                            .add(timed(guest.buildctl(target, "debug", "workers")));
+                            .add(timedMicros(guest.buildctl(target, "debug", "workers")));
                     builds.computeIfAbsent(target, t -> new ArrayList<>())
-                            .add(timed(guest.buildctl(target, guest.build(context))));
+                            .add(timedMicros(guest.buildctl(target, guest.build(context))));
                 }
             }
             ratios("endpoint", "buildctl debug workers", workers, "≤ 1.10 × direct", 1.10);
@@ -453,21 +453,22 @@ class Benchmark {
     // ---------------------------------------------------------------------------------------------------------
     // Measuring and reporting
 
+    /** Times in microseconds, each target against the first (the direct socket); the second is direct TCP. */
     static void ratios(String part, String what, Map<String, List<Long>> times, String goal, double limit) {
         List<String> targets = new ArrayList<>(times.keySet());
         String direct = targets.get(0);
         String directTcp = targets.get(1);
         long base = median(times.get(direct));
         long tcpBase = median(times.get(directTcp));
-        line(part, what + ", direct socket", ms(base), 1.0, "", true);
-        line(part, what + ", direct TCP", ms(tcpBase), (double) tcpBase / base, "", true);
+        line(part, what + ", direct socket", msOfMicros(base), 1.0, "", true);
+        line(part, what + ", direct TCP", msOfMicros(tcpBase), (double) tcpBase / base, "", true);
         for (String target : targets.subList(2, targets.size())) {
             long median = median(times.get(target));
             double ratio = (double) median / base;
             String kind = target.startsWith("unix:") ? "unix endpoint" : "tcp endpoint";
             String tcp = kind.startsWith("tcp") ? String.format(Locale.ROOT, " (%.2f × direct TCP)",
                     (double) median / tcpBase) : "";
-            line(part, what + ", " + kind, ms(median), ratio, goal + tcp, ratio <= limit);
+            line(part, what + ", " + kind, msOfMicros(median), ratio, goal + tcp, ratio <= limit);
         }
     }
 
@@ -497,6 +498,17 @@ class Benchmark {
 
     static long since(long began) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+    }
+
+    /** In microseconds: requests of a few milliseconds would otherwise differ by whole steps of 7–9%. */
+    static long timedMicros(List<String> command) {
+        long began = System.nanoTime();
+        run(command);
+        return TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - began);
+    }
+
+    static String msOfMicros(long micros) {
+        return String.format(Locale.ROOT, "%.1f ms", micros / 1000.0);
     }
 
     static long timed(List<String> command) {
