@@ -70,12 +70,10 @@ class FaultsTest {
         if (tinyMounted) {
             cleanUpTinyHome();
         }
-        deleteMachines(sshCli != null ? sshCli : cli, work.resolve("state"));
-        if (remote != null) {
-            remote.close();
+        if (cli != null) {
+            deleteMachines(sshCli != null ? sshCli : cli, work.resolve("state"));
         }
-        lima.close();
-        sshd.close();
+        TestSshd.closeAll(remote, lima, sshd);
         TestSshd.deleteTree(work);
     }
 

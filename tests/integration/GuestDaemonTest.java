@@ -51,7 +51,7 @@ class GuestDaemonTest {
 
     @AfterEach
     void disconnect() {
-        sshd.close();
+        TestSshd.closeAll(sshd);
         TestSshd.deleteTree(work);
     }
 

@@ -47,14 +47,15 @@ class SettingsTest {
 
     @AfterEach
     void stopGuest() throws IOException {
-        try (var machines = Files.list(work.resolve("state"))) {
-            machines.filter(Files::isDirectory)
-                    .forEach(m -> cli.run("delete", "--force", "-q", m.getFileName().toString()));
-        } catch (NoSuchFileException nothingStarted) {
-            // No machine was made.
+        if (cli != null) {
+            try (var machines = Files.list(work.resolve("state"))) {
+                machines.filter(Files::isDirectory)
+                        .forEach(m -> cli.run("delete", "--force", "-q", m.getFileName().toString()));
+            } catch (NoSuchFileException nothingStarted) {
+                // No machine was made.
+            }
         }
-        lima.close();
-        sshd.close();
+        TestSshd.closeAll(lima, sshd);
         TestSshd.deleteTree(work);
     }
 

@@ -46,9 +46,10 @@ class ShellSafetyTest {
 
     @AfterEach
     void tearDown() {
-        cli.run("delete", "--force", "-q", "nasty");
-        lima.close();
-        sshd.close();
+        if (cli != null) {
+            cli.run("delete", "--force", "-q", "nasty");
+        }
+        TestSshd.closeAll(lima, sshd);
         TestSshd.deleteTree(work);
     }
 

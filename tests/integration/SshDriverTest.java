@@ -45,8 +45,10 @@ class SshDriverTest {
 
     @AfterEach
     void tearDown() {
-        cli.run("delete", "--force", "-q", "remote");
-        remote.close();
+        if (cli != null) {
+            cli.run("delete", "--force", "-q", "remote");
+        }
+        TestSshd.closeAll(remote);
         TestSshd.deleteTree(work);
     }
 

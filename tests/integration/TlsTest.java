@@ -61,9 +61,10 @@ class TlsTest {
 
     @AfterEach
     void tearDown() {
-        cli.run("delete", "--force", "-q", "sealed");
-        lima.close();
-        sshd.close();
+        if (cli != null) {
+            cli.run("delete", "--force", "-q", "sealed");
+        }
+        TestSshd.closeAll(lima, sshd);
         TestSshd.deleteTree(work);
     }
 

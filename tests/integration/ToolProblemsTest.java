@@ -37,8 +37,7 @@ class ToolProblemsTest {
 
     @AfterEach
     void tearDown() {
-        lima.close();
-        sshd.close();
+        TestSshd.closeAll(lima, sshd);
         TestSshd.deleteTree(work);
     }
 
@@ -68,5 +67,22 @@ class ToolProblemsTest {
         assertThat(start.err().lines().toList()).hasSize(1);
         assertThat(start.err()).contains("limactl list --json printed a line that is not a JSON object");
         assertThat(work.resolve("state/odd")).doesNotExist();
+    }
+
+    @Test
+    void withoutLimactlListStillShowsEveryMachineAndSaysWhyTheLimaOnesAreUnknown() {
+        CliRunner cli = new CliRunner(env, work);
+        Run start = cli.run("start", "vm", "--driver", "lima", "-q");
+        assertThat(start.code()).as(start.toString()).isZero();
+        Map<String, String> noLima = new HashMap<>(env);
+        noLima.put("PATH", LifecycleTest.SYSTEM_PATH);
+
+        Run list = new CliRunner(noLima, work).run("list", "--json");
+
+        assertThat(list.code()).as(list.toString()).isZero();
+        assertThat(list.out()).contains("\"name\":\"vm\"", "\"state\":\"Unknown\"");
+        assertThat(list.err().lines().toList()).hasSize(1);
+        assertThat(list.err()).contains("Unknown", "limactl");
+        assertThat(cli.run("delete", "--force", "-q", "vm").code()).isZero();
     }
 }

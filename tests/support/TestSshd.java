@@ -443,6 +443,22 @@ public final class TestSshd implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes each part that was made, in order: a setUp that stopped early (an abort because sshd is missing, say)
+     * leaves the rest null, and the test must then be reported as skipped, not failed by its tearDown.
+     */
+    public static void closeAll(AutoCloseable... parts) {
+        for (AutoCloseable part : parts) {
+            if (part != null) {
+                try {
+                    part.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("could not close " + part, e);
+                }
+            }
+        }
+    }
+
     public static void deleteTree(Path root) {
         if (root == null || !Files.exists(root)) {
             return;

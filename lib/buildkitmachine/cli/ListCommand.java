@@ -1,5 +1,6 @@
 package buildkitmachine.cli;
 
+import buildkitmachine.MachineException;
 import buildkitmachine.lima.LimaInstance;
 import buildkitmachine.lima.Limactl;
 import buildkitmachine.machine.Endpoint;
@@ -9,6 +10,7 @@ import buildkitmachine.machine.MachineStore;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -28,10 +30,8 @@ final class ListCommand extends MachineCommand {
     public Integer call() {
         MachineStore store = new MachineStore(host().stateHome());
         List<MachineRecord> records = store.names().stream().flatMap(n -> store.read(n).stream()).toList();
-        Map<String, LimaInstance> instances = records.stream().anyMatch(r -> "lima".equals(r.driver()))
-                ? new Limactl(host()).list().stream()
-                        .collect(Collectors.toMap(LimaInstance::name, Function.identity(), (a, b) -> a))
-                : Map.of();
+        Optional<Map<String, LimaInstance>> instances = records.stream().anyMatch(r -> "lima".equals(r.driver()))
+                ? limaInstances() : Optional.of(Map.of());
         if (!json) {
             out().printf(ROW, "NAME", "DRIVER", "STATE", "ENDPOINTS", "PLATFORMS");
         }
@@ -42,10 +42,24 @@ final class ListCommand extends MachineCommand {
         return 0;
     }
 
-    private String state(MachineRecord record, Map<String, LimaInstance> instances) {
+    /**
+     * Lima's instances, or none when limactl cannot tell (missing, broken): the other machines are still listed, and
+     * the Lima ones as Unknown, with the reason on stderr.
+     */
+    private Optional<Map<String, LimaInstance>> limaInstances() {
+        try {
+            return Optional.of(new Limactl(host()).list().stream()
+                    .collect(Collectors.toMap(LimaInstance::name, Function.identity(), (a, b) -> a)));
+        } catch (MachineException e) {
+            host().log().warn("the state of Lima machines is Unknown: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private String state(MachineRecord record, Optional<Map<String, LimaInstance>> instances) {
         if ("lima".equals(record.driver())) {
-            LimaInstance instance = instances.get(record.name());
-            return instance == null ? "NotCreated" : instance.status();
+            return instances.map(known -> known.containsKey(record.name())
+                    ? known.get(record.name()).status() : "NotCreated").orElse("Unknown");
         }
         return Machine.named(host(), record.name()).endpointsOpen() ? "Running" : "Stopped";
     }
