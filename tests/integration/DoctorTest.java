@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
@@ -43,14 +42,9 @@ class DoctorTest {
     }
 
     @AfterEach
-    void stopGuest() throws IOException {
+    void stopGuest() {
         if (cli != null) {
-            try (var machines = Files.list(work.resolve("state"))) {
-                machines.filter(Files::isDirectory)
-                        .forEach(m -> cli.run("delete", "--force", "-q", m.getFileName().toString()));
-            } catch (NoSuchFileException nothingStarted) {
-                // No machine was made.
-            }
+            cli.deleteMachines(work.resolve("state"));
         }
         TestSshd.closeAll(lima, sshd);
         TestSshd.deleteTree(work);

@@ -9,13 +9,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -71,29 +69,10 @@ class FaultsTest {
             cleanUpTinyHome();
         }
         if (cli != null) {
-            deleteMachines(sshCli != null ? sshCli : cli, work.resolve("state"));
+            (sshCli != null ? sshCli : cli).deleteMachines(work.resolve("state"));
         }
         TestSshd.closeAll(remote, lima, sshd);
         TestSshd.deleteTree(work);
-    }
-
-    /** Deletes every machine of a state folder, then ends any keeper the tool lost track of (ours: we ran it). */
-    static void deleteMachines(CliRunner runner, Path home) {
-        try (Stream<Path> machines = Files.list(home)) {
-            for (Path folder : machines.toList()) {
-                runner.run("delete", "--force", "-q", folder.getFileName().toString());
-                for (Processes.Proc keeper : Processes.keepers(folder)) {
-                    ProcessHandle.of(keeper.pid()).ifPresent(p -> {
-                        p.descendants().forEach(ProcessHandle::destroyForcibly);
-                        p.destroyForcibly();
-                    });
-                }
-            }
-        } catch (NoSuchFileException nothingStarted) {
-            // No machine was made.
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     Run ok(CliRunner runner, String... args) {
@@ -531,7 +510,7 @@ class FaultsTest {
         } catch (IOException ignored) {
             // The unmount below discards it anyway.
         }
-        deleteMachines(cli.with(Map.of("BUILDKIT_MACHINE_HOME", tinyHome.toString())), tinyHome);
+        cli.with(Map.of("BUILDKIT_MACHINE_HOME", tinyHome.toString())).deleteMachines(tinyHome);
         Processes.Result umount = Processes.run("umount", tinyHome.toString());
         if (umount.code() != 0) {
             Processes.run("umount", "-l", tinyHome.toString());

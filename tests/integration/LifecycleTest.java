@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -54,13 +53,9 @@ class LifecycleTest {
     }
 
     @AfterEach
-    void stopGuest() throws IOException {
+    void stopGuest() {
         if (cli != null) {
-            try (var machines = Files.list(work.resolve("state"))) {
-                machines.forEach(m -> cli.run("delete", "--force", "-q", m.getFileName().toString()));
-            } catch (NoSuchFileException nothingStarted) {
-                // No machine was made.
-            }
+            cli.deleteMachines(work.resolve("state"));
         }
         TestSshd.closeAll(lima, sshd);
         TestSshd.deleteTree(work);

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -46,14 +45,9 @@ class SettingsTest {
     }
 
     @AfterEach
-    void stopGuest() throws IOException {
+    void stopGuest() {
         if (cli != null) {
-            try (var machines = Files.list(work.resolve("state"))) {
-                machines.filter(Files::isDirectory)
-                        .forEach(m -> cli.run("delete", "--force", "-q", m.getFileName().toString()));
-            } catch (NoSuchFileException nothingStarted) {
-                // No machine was made.
-            }
+            cli.deleteMachines(work.resolve("state"));
         }
         TestSshd.closeAll(lima, sshd);
         TestSshd.deleteTree(work);

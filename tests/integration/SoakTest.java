@@ -47,7 +47,7 @@ class SoakTest {
     @AfterEach
     void cleanUp() {
         if (cli != null) {
-            FaultsTest.deleteMachines(cli, work.resolve("state"));
+            cli.deleteMachines(work.resolve("state"));
         }
         if (lima != null) {
             lima.close();

@@ -1,11 +1,16 @@
 package support;
 
 import buildkitmachine.cli.Cli;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /** Runs the command line in-process with an environment of the test's own and captures what it prints. */
 public final class CliRunner {
@@ -35,6 +40,25 @@ public final class CliRunner {
         StringWriter err = new StringWriter();
         int code = new Cli(env, workingFolder).run(new PrintWriter(out), new PrintWriter(err), args);
         return new Run(code, out.toString(), err.toString());
+    }
+
+    /** Deletes every machine of a state folder, then ends any keeper the tool lost track of (ours: we ran it). */
+    public void deleteMachines(Path home) {
+        try (Stream<Path> machines = Files.list(home)) {
+            for (Path folder : machines.filter(Files::isDirectory).toList()) {
+                run("delete", "--force", "-q", folder.getFileName().toString());
+                for (Processes.Proc keeper : Processes.keepers(folder)) {
+                    ProcessHandle.of(keeper.pid()).ifPresent(p -> {
+                        p.descendants().forEach(ProcessHandle::destroyForcibly);
+                        p.destroyForcibly();
+                    });
+                }
+            }
+        } catch (NoSuchFileException nothingStarted) {
+            // No machine was made.
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Runs one command with its stdout going to {@code live} as it comes, for commands that keep running. */
