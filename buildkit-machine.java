@@ -1,9 +1,11 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
 // Start fast: class data sharing (JBang keeps an archive per build; picocli's Java 5 classes cannot be archived,
-// which the JVM would say at length) and a client compiler, since commands are short.
+// which the JVM would say at length) and a client compiler, since commands are short. picocli looks for Groovy's
+// Closure class when it starts, and that miss opens every jar on the classpath; its documented property skips it.
 //CDS
 //RUNTIME_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xlog:cds=off -Xlog:cds+dynamic=off
+//RUNTIME_OPTIONS -Dpicocli.disable.closures=true
 //MAIN buildkit_machine
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.zeroturnaround:zt-exec:1.12
