@@ -80,6 +80,7 @@
 //SOURCES lib/buildkitmachine/machine/MachineStore.java
 //SOURCES lib/buildkitmachine/machine/ProcessId.java
 //SOURCES lib/buildkitmachine/machine/Readiness.java
+//SOURCES lib/buildkitmachine/machine/RecordReader.java
 //SOURCES lib/buildkitmachine/machine/RemoteHost.java
 //SOURCES lib/buildkitmachine/machine/Route.java
 //SOURCES lib/buildkitmachine/machine/SocketFile.java

@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * Files are replaced atomically so that a crash or a full disk never leaves half a file behind.
  */
 public final class MachineStore {
-    /** Jackson's mapper, made on first use, so that commands that read no file skip its 40 ms start. */
+    /** Jackson's mapper, made on first use, so that commands that write no file skip its 50 ms start. */
     static final class Json {
         static final ObjectMapper MAPPER = new ObjectMapper()
                 .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
@@ -80,7 +80,7 @@ public final class MachineStore {
             return Optional.empty();
         }
         try {
-            return Optional.of(Json.MAPPER.readValue(file.toFile(), MachineRecord.class));
+            return Optional.of(RecordReader.read(file));
         } catch (IOException e) {
             throw MachineException.state(file + " is damaged (" + e.getMessage().lines().findFirst().orElse("")
                     + "); remove it and run 'buildkit-machine start " + name + "' again");
