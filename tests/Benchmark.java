@@ -12,6 +12,7 @@
 //   scripts/jbang tests/Benchmark.java [--rounds N] [endpoint|bulk|cli|readiness|footprint|start]...
 
 import buildkitmachine.buildkit.DaemonProbe;
+import buildkitmachine.exec.ClassArchive;
 import buildkitmachine.exec.Program;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -148,6 +149,7 @@ class Benchmark {
                     + ".execute(a)); } }\n");
             run(List.of(javaHome("javac"), "-cp", picocliJar, "-d", hello.toString(),
                     hello.resolve("Tiny.java").toString()));
+            List<String> tinyFast = tinyAsTheLauncherStartsIt(hello, picocliJar);
             Files.writeString(work.resolve("trivial.java"), "///usr/bin/env jbang \"$0\" \"$@\" ; exit $?\n"
                     + "class trivial { public static void main(String[] a) { System.out.println(\"hi\"); } }\n");
             String jbang = REPO.resolve("scripts/jbang").toString();
@@ -156,6 +158,7 @@ class Benchmark {
             cases.put("bare JVM, one line", List.of(javaHome("java"), "-cp", hello.toString(), "Hello"));
             cases.put("picocli, one option", List.of(javaHome("java"), "-cp", hello + ":" + picocliJar, "Tiny",
                     "--json"));
+            cases.put("picocli, one option, started as the launcher starts", tinyFast);
             cases.put("installed: env", List.of(launcher, "env"));
             cases.put("installed: status --json", List.of(launcher, "status", "--json"));
             cases.put("jbang: trivial script", List.of(jbang, work.resolve("trivial.java").toString()));
@@ -173,6 +176,9 @@ class Benchmark {
             long picocliAlone = median(times.get("picocli, one option"));
             line("cli", "a picocli command with one option, for reference", ms(picocliAlone),
                     (double) picocliAlone / bare, "", true);
+            long picocliFast = median(times.get("picocli, one option, started as the launcher starts"));
+            line("cli", "the same, started as the launcher starts the toolkit", ms(picocliFast),
+                    (double) picocliFast / bare, "", true);
             for (String name : List.of("installed: env", "installed: status --json")) {
                 double ratio = (double) median(times.get(name)) / bare;
                 line("cli", name, ms(median(times.get(name))), ratio, "≤ 1.5 × bare JVM (" + ms(bare) + ")",
@@ -187,6 +193,33 @@ class Benchmark {
         } finally {
             TestSshd.deleteTree(work);
         }
+    }
+
+    /**
+     * The one-option picocli command started the way the installed launcher starts the toolkit: from a jar, with its
+     * JVM options and a class data archive made the way {@code install} makes the launcher's (the JDK's class list
+     * and one recorded run), which holds picocli's classes. What is left is what picocli itself costs.
+     */
+    static List<String> tinyAsTheLauncherStartsIt(Path hello, String picocliJar) throws Exception {
+        Path jar = hello.resolve("tiny.jar");
+        run(List.of(javaHome("jar"), "cf", jar.toString(), "-C", hello.toString(), "Tiny.class"));
+        String classpath = jar + ":" + picocliJar;
+        List<String> options = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xlog:cds=off",
+                "-Xlog:cds+dynamic=off", "-Dpicocli.disable.closures=true");
+        Path recorded = hello.resolve("tiny.classlist");
+        List<String> record = new ArrayList<>(List.of(javaHome("java")));
+        record.addAll(options);
+        record.addAll(List.of("-Xshare:auto", "-XX:DumpLoadedClassList=" + recorded, "-cp", classpath, "Tiny",
+                "--json"));
+        run(record);
+        Path archive = hello.resolve("tiny.jsa");
+        Path jdkList = Path.of(System.getProperty("java.home"), "lib", "classlist");
+        new ClassArchive(Path.of(javaHome("java")), classpath, archive)
+                .make(Files.isRegularFile(jdkList) ? List.of(jdkList, recorded) : List.of(recorded));
+        List<String> command = new ArrayList<>(List.of(javaHome("java"), "-XX:SharedArchiveFile=" + archive));
+        command.addAll(options);
+        command.addAll(List.of("-cp", classpath, "Tiny", "--json"));
+        return command;
     }
 
     /** How soon start returns once a slow daemon (the fake, answering after 2 s) answers. */

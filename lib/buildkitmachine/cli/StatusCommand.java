@@ -27,7 +27,8 @@ final class StatusCommand extends MachineCommand {
                     + "; create it with 'buildkit-machine start " + name.value + "'");
         }
         if (json) {
-            printJson(status);
+            out().println(status.toJson());
+            out().flush();
         } else {
             print(status, out());
         }

@@ -1,7 +1,5 @@
 package buildkitmachine.machine;
 
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-
 /**
  * How a machine's forward is doing, as its keeper last wrote it to {@code forward.json}.
  *
@@ -12,11 +10,10 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * @param since when the state began, in milliseconds since the epoch
  * @param ssh the ssh process that carries the forward, so that one left behind by a killed keeper can be ended
  */
-@JsonIgnoreProperties(ignoreUnknown = true)
 public record ForwardState(long pid, String state, int restarts, String lastError, long since, ProcessId ssh) {
     /**
-     * The JSON that Jackson reads back into this record, written by hand: the keeper writes it, and it never loads
-     * Jackson (see {@link ForwardProcess#arguments}).
+     * The JSON that {@link RecordReader#forwardState} reads back into this record, written by hand: the keeper
+     * writes it, and it never loads Jackson (see {@link ForwardProcess#arguments}).
      */
     public String toJson() {
         return "{\n  \"pid\" : " + pid + ",\n  \"state\" : " + quoted(state) + ",\n  \"restarts\" : " + restarts

@@ -80,7 +80,7 @@ public final class MachineStore {
             return Optional.empty();
         }
         try {
-            return Optional.of(RecordReader.read(file));
+            return Optional.of(RecordReader.machine(file));
         } catch (IOException e) {
             throw MachineException.state(file + " is damaged (" + e.getMessage().lines().findFirst().orElse("")
                     + "); remove it and run 'buildkit-machine start " + name + "' again");

@@ -12,29 +12,55 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads {@code machine.json} with Jackson's streaming parser instead of its object mapper. Nearly every command
- * reads the record, and short ones such as {@code env} need nothing else of Jackson: making the mapper and its
- * deserializers for the record took longer than the rest of such a command. Records are still written by the
- * mapper, in the shape its annotations on {@link MachineRecord} give; a test reads back what it writes, field by
- * field. Names the toolkit does not know are skipped, as the mapper does.
+ * Reads the toolkit's own state files, {@code machine.json} and the keeper's {@code forward.json}, with Jackson's
+ * streaming parser instead of its object mapper. Nearly every command reads them, and short ones such as {@code env}
+ * and {@code status} need nothing else of Jackson: making the mapper and its deserializers took longer than the rest
+ * of such a command. The files are written by the mapper (the machine's record) and by {@link ForwardState#toJson}
+ * (the keeper's state); tests read back what those write, field by field. Names the toolkit does not know are
+ * skipped, as the mapper does.
  */
-final class RecordReader {
+public final class RecordReader {
     private static final JsonFactory JSON = new JsonFactory();
 
     private RecordReader() {
     }
 
-    static MachineRecord read(Path file) throws IOException {
-        try (JsonParser parser = JSON.createParser(file.toFile())) {
-            if (!(value(parser, parser.nextToken()) instanceof Map<?, ?> fields)) {
-                throw new IOException("not a JSON object");
-            }
+    /** A machine's record, as {@link MachineStore#write} wrote it. */
+    public static MachineRecord machine(Path file) throws IOException {
+        Map<?, ?> fields = read(file);
+        try {
             return new MachineRecord(text(fields, "name"), text(fields, "driver"), flag(fields, "createdInstance"),
                     list(fields, "endpoints").stream().map(RecordReader::endpoint).toList(),
                     text(fields, "guestSocket"), texts(fields, "ssh"), remote(fields.get("remote")),
                     flag(fields, "startedDaemon"), texts(fields, "platforms"), texts(fields, "builders"));
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /** The keeper's state, as {@link ForwardState#toJson} wrote it. */
+    public static ForwardState forwardState(Path file) throws IOException {
+        Map<?, ?> fields = read(file);
+        try {
+            Object ssh = fields.get("ssh");
+            ProcessId process = null;
+            if (ssh != null) {
+                Map<?, ?> id = object(ssh, "ssh");
+                process = new ProcessId(whole(id, "pid"), whole(id, "started"), whole(id, "ticks"));
+            }
+            return new ForwardState(whole(fields, "pid"), text(fields, "state"), number(fields, "restarts"),
+                    text(fields, "lastError"), whole(fields, "since"), process);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static Map<?, ?> read(Path file) throws IOException {
+        try (JsonParser parser = JSON.createParser(file.toFile())) {
+            if (value(parser, parser.nextToken()) instanceof Map<?, ?> fields) {
+                return fields;
+            }
+            throw new IOException("not a JSON object");
         }
     }
 
@@ -128,6 +154,14 @@ final class RecordReader {
         Object value = fields.get(name);
         if (value == null || value instanceof Integer) {
             return value == null ? 0 : (Integer) value;
+        }
+        throw new IllegalArgumentException("'" + name + "' is not a whole number");
+    }
+
+    private static long whole(Map<?, ?> fields, String name) {
+        Object value = fields.get(name);
+        if (value == null || value instanceof Integer || value instanceof Long) {
+            return value == null ? 0 : ((Number) value).longValue();
         }
         throw new IllegalArgumentException("'" + name + "' is not a whole number");
     }

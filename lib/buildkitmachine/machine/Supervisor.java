@@ -199,7 +199,7 @@ public final class Supervisor {
             return Optional.empty();
         }
         try {
-            return Optional.of(MachineStore.Json.MAPPER.readValue(file.toFile(), ForwardState.class));
+            return Optional.of(RecordReader.forwardState(file));
         } catch (IOException e) {
             return Optional.empty();
         }
