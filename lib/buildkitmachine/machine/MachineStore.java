@@ -2,7 +2,6 @@ package buildkitmachine.machine;
 
 import buildkitmachine.MachineException;
 import buildkitmachine.config.ConfigFile;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -25,11 +24,12 @@ import java.util.stream.Stream;
  * Files are replaced atomically so that a crash or a full disk never leaves half a file behind.
  */
 public final class MachineStore {
-    /** Jackson's mapper, made on first use, so that commands that write no file skip its 50 ms start. */
+    /**
+     * Jackson's mapper, which writes records ({@link RecordReader} reads them); made on first use, so that commands
+     * that write no file skip its 50 ms start.
+     */
     static final class Json {
-        static final ObjectMapper MAPPER = new ObjectMapper()
-                .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-                .enable(SerializationFeature.INDENT_OUTPUT);
+        static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
         private Json() {
         }

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Reads the toolkit's own state files, {@code machine.json} and the keeper's {@code forward.json}, with Jackson's
@@ -27,40 +28,30 @@ public final class RecordReader {
 
     /** A machine's record, as {@link MachineStore#write} wrote it. */
     public static MachineRecord machine(Path file) throws IOException {
-        Map<?, ?> fields = read(file);
-        try {
-            return new MachineRecord(text(fields, "name"), text(fields, "driver"), flag(fields, "createdInstance"),
-                    list(fields, "endpoints").stream().map(RecordReader::endpoint).toList(),
-                    text(fields, "guestSocket"), texts(fields, "ssh"), remote(fields.get("remote")),
-                    flag(fields, "startedDaemon"), texts(fields, "platforms"), texts(fields, "builders"));
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage(), e);
-        }
+        return read(file, fields -> new MachineRecord(text(fields, "name"), text(fields, "driver"),
+                flag(fields, "createdInstance"),
+                list(fields, "endpoints").stream().map(RecordReader::endpoint).toList(),
+                text(fields, "guestSocket"), texts(fields, "ssh"), remote(fields.get("remote")),
+                flag(fields, "startedDaemon"), texts(fields, "platforms"), texts(fields, "builders")));
     }
 
     /** The keeper's state, as {@link ForwardState#toJson} wrote it. */
     public static ForwardState forwardState(Path file) throws IOException {
-        Map<?, ?> fields = read(file);
-        try {
-            Object ssh = fields.get("ssh");
-            ProcessId process = null;
-            if (ssh != null) {
-                Map<?, ?> id = object(ssh, "ssh");
-                process = new ProcessId(whole(id, "pid"), whole(id, "started"), whole(id, "ticks"));
-            }
-            return new ForwardState(whole(fields, "pid"), text(fields, "state"), number(fields, "restarts"),
-                    text(fields, "lastError"), whole(fields, "since"), process);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage(), e);
-        }
+        return read(file, fields -> new ForwardState(whole(fields, "pid"), text(fields, "state"),
+                number(fields, "restarts"), text(fields, "lastError"), whole(fields, "since"),
+                processId(fields.get("ssh"))));
     }
 
-    private static Map<?, ?> read(Path file) throws IOException {
+    /** The file's object, made into a value; a value of the wrong kind is an {@link IOException} like bad syntax. */
+    private static <T> T read(Path file, Function<Map<?, ?>, T> make) throws IOException {
+        Object value;
         try (JsonParser parser = JSON.createParser(file.toFile())) {
-            if (value(parser, parser.nextToken()) instanceof Map<?, ?> fields) {
-                return fields;
-            }
-            throw new IOException("not a JSON object");
+            value = value(parser, parser.nextToken());
+        }
+        try {
+            return make.apply(object(value, "the file"));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
 
@@ -117,6 +108,14 @@ public final class RecordReader {
         Map<?, ?> fields = object(item, "remote");
         return new RemoteHost(text(fields, "user"), text(fields, "host"), number(fields, "port"),
                 text(fields, "identity"), text(fields, "knownHosts"));
+    }
+
+    private static ProcessId processId(Object item) {
+        if (item == null) {
+            return null;
+        }
+        Map<?, ?> fields = object(item, "ssh");
+        return new ProcessId(whole(fields, "pid"), whole(fields, "started"), whole(fields, "ticks"));
     }
 
     /** A path as the mapper writes one, a {@code file:} URI, or as a person might, a plain path. */
